@@ -1,0 +1,282 @@
+"""Formulas of Trace nodes: a small expression tree that evaluates exactly and prints as LaTeX.
+
+A formula refers to other nodes by key (`Ref`). The same tree gives a node's value
+(`evaluate`), its formula in symbols and with numbers substituted (`latex`, with a leaf
+printer), and deliberately wrong variants for grading. No Python text is ever evaluated.
+
+>>> f = Prod((Const(2), Sub(Ref("yhat"), Ref("y"))))
+>>> evaluate(f, {"yhat": Fraction(3), "y": Fraction(13, 10)})
+Fraction(17, 5)
+>>> latex(f, lambda key: {"yhat": r"\\hat{y}", "y": "y"}[key])
+'2\\\\left(\\\\hat{y} - y\\\\right)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterator, Mapping, Union
+
+from qgen import numeric
+from qgen.numeric import Value
+
+# Binding strength of a printed expression: a child printed weaker than its parent needs is wrapped.
+SUM, NEG, PROD, POW, ATOM = 1, 2, 3, 4, 5
+
+
+@dataclass(frozen=True)
+class Const:
+    """A number written into a formula (2 in 2(ŷ − y), ½ in a mean)."""
+
+    value: Fraction
+    as_fraction: bool = False  # print ½ as \frac{1}{2} rather than 0.5
+
+
+@dataclass(frozen=True)
+class Ref:
+    """The value of another node of the Trace."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Sum:
+    """t1 + t2 + …"""
+
+    terms: tuple["Expr", ...]
+
+
+@dataclass(frozen=True)
+class Sub:
+    """a − b"""
+
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True)
+class Neg:
+    """−a"""
+
+    arg: "Expr"
+
+
+@dataclass(frozen=True)
+class Prod:
+    """f1 · f2 · …; nested products are flattened."""
+
+    factors: tuple["Expr", ...]
+
+    def __post_init__(self) -> None:
+        flat: list[Expr] = []
+        for f in self.factors:
+            flat.extend(f.factors if isinstance(f, Prod) else (f,))
+        object.__setattr__(self, "factors", tuple(flat))
+
+
+@dataclass(frozen=True)
+class Div:
+    """a / b, printed as a fraction."""
+
+    num: "Expr"
+    den: "Expr"
+
+
+@dataclass(frozen=True)
+class Pow:
+    """base ** n for a whole number n."""
+
+    base: "Expr"
+    n: int
+
+
+@dataclass(frozen=True)
+class Fn:
+    """A named function of its arguments: sigmoid, tanh, relu, leaky_relu, step, exp, ln, max, min."""
+
+    name: str
+    args: tuple["Expr", ...]
+    slope: Fraction | None = None  # leaky_relu and its derivative
+
+
+Expr = Union[Const, Ref, Sum, Sub, Neg, Prod, Div, Pow, Fn]
+
+
+FUNCTIONS: dict[str, Callable[..., Value]] = {
+    "sigmoid": numeric.sigmoid,
+    "tanh": numeric.tanh,
+    "exp": numeric.exp,
+    "ln": numeric.log,
+    "relu": lambda z: z if z > 0 else Fraction(0),
+    "step": lambda z: Fraction(1) if z > 0 else Fraction(0),
+    "leaky_relu": lambda z, s: z if z > 0 else numeric.mul(s, z),
+    "leaky_step": lambda z, s: Fraction(1) if z > 0 else s,
+    "max": lambda *a: max(a),
+    "min": lambda *a: min(a),
+}
+
+_FN_LATEX = {
+    "sigmoid": r"\sigma",
+    "tanh": r"\tanh",
+    "exp": r"\exp",
+    "ln": r"\ln",
+    "relu": r"\operatorname{ReLU}",
+    "leaky_relu": r"\operatorname{LReLU}",
+    "max": r"\max",
+    "min": r"\min",
+}
+
+
+def evaluate(e: Expr, env: Mapping[str, Value]) -> Value:
+    """The value of `e` with each Ref looked up in `env`."""
+    if isinstance(e, Const):
+        return e.value
+    if isinstance(e, Ref):
+        return env[e.key]
+    if isinstance(e, Sum):
+        total: Value = Fraction(0)
+        for t in e.terms:
+            total = numeric.add(total, evaluate(t, env))
+        return total
+    if isinstance(e, Sub):
+        return numeric.sub(evaluate(e.left, env), evaluate(e.right, env))
+    if isinstance(e, Neg):
+        return -evaluate(e.arg, env)
+    if isinstance(e, Prod):
+        result: Value = Fraction(1)
+        for f in e.factors:
+            result = numeric.mul(result, evaluate(f, env))
+        return result
+    if isinstance(e, Div):
+        return numeric.div(evaluate(e.num, env), evaluate(e.den, env))
+    if isinstance(e, Pow):
+        return evaluate(e.base, env) ** e.n
+    if isinstance(e, Fn):
+        args = [evaluate(a, env) for a in e.args]
+        if e.slope is not None:
+            args.append(e.slope)
+        return FUNCTIONS[e.name](*args)
+    raise TypeError(f"not an expression: {e!r}")
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of `e`."""
+    if isinstance(e, Sum):
+        return e.terms
+    if isinstance(e, Prod):
+        return e.factors
+    if isinstance(e, Sub):
+        return (e.left, e.right)
+    if isinstance(e, Div):
+        return (e.num, e.den)
+    if isinstance(e, (Neg,)):
+        return (e.arg,)
+    if isinstance(e, Pow):
+        return (e.base,)
+    if isinstance(e, Fn):
+        return e.args
+    return ()
+
+
+def refs(e: Expr) -> Iterator[str]:
+    """Every key `e` refers to, in order of appearance (repeats included)."""
+    if isinstance(e, Ref):
+        yield e.key
+    for c in children(e):
+        yield from refs(c)
+
+
+def substitute(e: Expr, replace: Callable[[str], Expr | None]) -> Expr:
+    """`e` with each Ref for which `replace` gives an expression replaced by it (recursively)."""
+    if isinstance(e, Ref):
+        r = replace(e.key)
+        return e if r is None else substitute(r, replace)
+    if isinstance(e, Const):
+        return e
+    if isinstance(e, Sum):
+        return Sum(tuple(substitute(t, replace) for t in e.terms))
+    if isinstance(e, Prod):
+        return Prod(tuple(substitute(f, replace) for f in e.factors))
+    if isinstance(e, Sub):
+        return Sub(substitute(e.left, replace), substitute(e.right, replace))
+    if isinstance(e, Div):
+        return Div(substitute(e.num, replace), substitute(e.den, replace))
+    if isinstance(e, Neg):
+        return Neg(substitute(e.arg, replace))
+    if isinstance(e, Pow):
+        return Pow(substitute(e.base, replace), e.n)
+    if isinstance(e, Fn):
+        return Fn(e.name, tuple(substitute(a, replace) for a in e.args), e.slope)
+    raise TypeError(f"not an expression: {e!r}")
+
+
+def const_latex(v: Fraction, as_fraction: bool = False) -> str:
+    """A constant as written in a formula: 2, 0.01, or \\frac{1}{3}."""
+    if v.denominator == 1 or (not as_fraction and numeric.terminating_places(v) is not None):
+        return numeric.decimal_str(v, 12)
+    sign = "-" if v < 0 else ""
+    return rf"{sign}\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+
+
+def latex(e: Expr, leaf: Callable[[str], str]) -> str:
+    """`e` as LaTeX, each Ref printed by `leaf` (a symbol, or a number for the substituted form)."""
+    return _latex(e, leaf)[0]
+
+
+def _wrap(part: tuple[str, int], need: int) -> str:
+    text, strength = part
+    return text if strength >= need else rf"\left({text}\right)"
+
+
+def _signless(part: tuple[str, int]) -> tuple[str, int]:
+    """A term that prints with a leading minus binds like a negation (so `a + (-4 · b)`)."""
+    text, strength = part
+    return (text, min(strength, NEG)) if text.startswith("-") else part
+
+
+def _leaf_strength(text: str) -> int:
+    return NEG if text.startswith("-") else ATOM
+
+
+def _latex(e: Expr, leaf: Callable[[str], str]) -> tuple[str, int]:
+    if isinstance(e, Const):
+        text = const_latex(e.value, e.as_fraction)
+        return text, _leaf_strength(text)
+    if isinstance(e, Ref):
+        text = leaf(e.key)
+        return text, _leaf_strength(text)
+    if isinstance(e, Sum):
+        parts = [_latex(t, leaf) for t in e.terms]
+        out = _wrap(parts[0], SUM)
+        for t, p in zip(e.terms[1:], parts[1:]):
+            if isinstance(t, Neg):
+                out += " - " + _wrap(_latex(t.arg, leaf), PROD)
+            else:
+                out += " + " + _wrap(_signless(p), NEG + 1)
+        return out, SUM
+    if isinstance(e, Sub):
+        return f"{_wrap(_latex(e.left, leaf), SUM)} - {_wrap(_signless(_latex(e.right, leaf)), NEG + 1)}", SUM
+    if isinstance(e, Neg):
+        return "-" + _wrap(_latex(e.arg, leaf), PROD), NEG
+    if isinstance(e, Prod):
+        parts = [_latex(f, leaf) for f in e.factors]
+        out = _wrap(parts[0], PROD if isinstance(e.factors[0], Ref) else NEG)
+        for idx, p in enumerate(parts[1:], start=1):
+            piece = _wrap(p, PROD)
+            lead_constant = idx == 1 and isinstance(e.factors[0], Const)
+            out += piece if lead_constant and piece.startswith(r"\left(") else r" \cdot " + piece
+        return out, PROD
+    if isinstance(e, Div):
+        return rf"\frac{{{latex(e.num, leaf)}}}{{{latex(e.den, leaf)}}}", ATOM
+    if isinstance(e, Pow):
+        return f"{_wrap(_latex(e.base, leaf), ATOM)}^{{{e.n}}}", POW
+    if isinstance(e, Fn):
+        args = ", ".join(latex(a, leaf) for a in e.args)
+        if e.name == "step":
+            return rf"\mathbf{{1}}\left[{args} > 0\right]", ATOM
+        if e.name == "leaky_step":
+            return rf"\begin{{cases}}1 & {args} > 0\\ {const_latex(e.slope)} & \text{{else}}\end{{cases}}", ATOM
+        if e.name == "leaky_relu":
+            args += rf"; {const_latex(e.slope)}"
+        return rf"{_FN_LATEX[e.name]}\left({args}\right)", ATOM
+    raise TypeError(f"not an expression: {e!r}")

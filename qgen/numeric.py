@@ -1,0 +1,198 @@
+"""Numbers: exact rationals where the arithmetic allows, 50-digit reals where it does not.
+
+A value is either a `fractions.Fraction` (exact) or an mpmath `mpf` of this module's own
+context (50 significant digits). Rational operations on Fractions stay Fractions, so
+0.966 is 483/500 and prints as 0.966; a transcendental step (exp, log, sigmoid, tanh)
+turns its result into an `mpf` unless the answer is rational (sigmoid(0) = 1/2).
+Rounding happens only in `decimal_str`, at the edge (rendering, grading, JSON).
+
+>>> decimal_str(exact("0.1") + exact("0.2"))
+'0.3'
+>>> decimal_str(sigmoid(exact(-2)), 4)
+'0.1192'
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+from fractions import Fraction
+from typing import Union
+
+import mpmath
+
+CTX = mpmath.MPContext()
+CTX.dps = 50
+Real = type(CTX.mpf(1))
+Value = Union[Fraction, "mpmath.mpf"]
+
+_DEC = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def exact(x: object) -> Fraction:
+    """A Fraction from an int, a decimal string, a float as written (1.3 -> 13/10), or a Fraction.
+
+    >>> exact(1.3)
+    Fraction(13, 10)
+    """
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, bool):
+        raise TypeError("a truth value is not a number")
+    if isinstance(x, int):
+        return Fraction(x)
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise ValueError(f"{x!r} is not a finite number")
+        return Fraction(repr(x))
+    if isinstance(x, str):
+        return Fraction(x.strip().replace("\u2212", "-"))
+    if isinstance(x, Real):
+        raise TypeError("an inexact real cannot be made exact")
+    raise TypeError(f"{x!r} is not a number")
+
+
+def is_exact(v: Value) -> bool:
+    """True for a Fraction (or int)."""
+    return isinstance(v, (Fraction, int))
+
+
+def real(v: Value) -> "mpmath.mpf":
+    """The value as a 50-digit mpf."""
+    if isinstance(v, Real):
+        return v
+    v = Fraction(v)
+    return CTX.mpf(v.numerator) / v.denominator
+
+
+def lift(v: object) -> Value:
+    """Accept ints, floats and strings as exact values; keep Fractions and mpfs."""
+    if isinstance(v, (Fraction, Real)):
+        return v
+    return exact(v)
+
+
+def pair(a: Value, b: Value) -> tuple[Value, Value]:
+    """Both operands exact, or both 50-digit reals (Fraction and mpf do not mix by themselves)."""
+    if isinstance(a, Real) or isinstance(b, Real):
+        return real(a), real(b)
+    return a, b
+
+
+def add(a: Value, b: Value) -> Value:
+    a, b = pair(a, b)
+    return a + b
+
+
+def sub(a: Value, b: Value) -> Value:
+    a, b = pair(a, b)
+    return a - b
+
+
+def mul(a: Value, b: Value) -> Value:
+    a, b = pair(a, b)
+    return a * b
+
+
+def div(a: Value, b: Value) -> Value:
+    a, b = pair(a, b)
+    return a / b
+
+
+def exp(v: Value) -> Value:
+    """e**v; exact only at 0."""
+    if is_exact(v) and v == 0:
+        return Fraction(1)
+    return CTX.exp(real(v))
+
+
+def log(v: Value) -> Value:
+    """Natural logarithm; exact only at 1."""
+    if is_exact(v) and v == 1:
+        return Fraction(0)
+    if v <= 0:
+        raise ValueError("log of a non-positive number")
+    return CTX.log(real(v))
+
+
+def sigmoid(v: Value) -> Value:
+    """1 / (1 + e**-v); exact only at 0."""
+    if is_exact(v) and v == 0:
+        return Fraction(1, 2)
+    return 1 / (1 + CTX.exp(-real(v)))
+
+
+def tanh(v: Value) -> Value:
+    """Hyperbolic tangent; exact only at 0."""
+    if is_exact(v) and v == 0:
+        return Fraction(0)
+    return CTX.tanh(real(v))
+
+
+def to_float(v: Value) -> float:
+    """The nearest float (for JSON and numpy)."""
+    if isinstance(v, Real):
+        return float(v)
+    return float(Fraction(v))
+
+
+def to_decimal(v: Value) -> decimal.Decimal:
+    """The value as a 60-digit Decimal (exact for terminating fractions)."""
+    if isinstance(v, Real):
+        return _DEC.create_decimal(CTX.nstr(v, 55, strip_zeros=False, min_fixed=-CTX.inf, max_fixed=CTX.inf))
+    v = Fraction(v)
+    return _DEC.divide(decimal.Decimal(v.numerator), decimal.Decimal(v.denominator))
+
+
+def terminating_places(v: Value) -> int | None:
+    """Decimal places of an exact value's finite expansion, None if it has none (1/3) or is inexact.
+
+    >>> terminating_places(Fraction(483, 500)), terminating_places(Fraction(1, 3))
+    (3, None)
+    """
+    if not is_exact(v):
+        return None
+    den = Fraction(v).denominator
+    twos = fives = 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    return max(twos, fives) if den == 1 else None
+
+
+def round_to(v: Value, places: int) -> decimal.Decimal:
+    """Round half away from zero to `places` decimals (as people round by hand)."""
+    q = decimal.Decimal(1).scaleb(-places)
+    return to_decimal(v).quantize(q, rounding=decimal.ROUND_HALF_UP, context=_DEC)
+
+
+def decimal_str(v: Value, places: int | None = None) -> str:
+    """Plain decimal text: exact terminating values in full, others rounded to `places`.
+
+    An exact value whose expansion is at most `places` + 2 digits long is printed in full
+    (3.4, 0.966, 0.25, 24); anything else is rounded to `places` (default 4) and keeps
+    trailing zeros (1.0000), as a key shows a rounded value.
+
+    >>> decimal_str(Fraction(17, 5)), decimal_str(Fraction(1, 3)), decimal_str(CTX.mpf(1) - CTX.mpf('1e-11'))
+    ('3.4', '0.3333', '1.0000')
+    """
+    if places is None:
+        places = 4
+    tp = terminating_places(v)
+    if tp is not None and tp <= places + 2:
+        d = to_decimal(v)
+        text = format(d.quantize(decimal.Decimal(1).scaleb(-tp), context=_DEC), "f")
+    else:
+        text = format(round_to(v, places), "f")
+    if text.startswith("-") and set(text[1:]) <= {"0", "."}:
+        text = text[1:]
+    return text
+
+
+def is_shown_exactly(v: Value, places: int | None = None) -> bool:
+    """Whether `decimal_str(v, places)` is the exact value (no rounding happened)."""
+    tp = terminating_places(v)
+    return tp is not None and tp <= (4 if places is None else places) + 2

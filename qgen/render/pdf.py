@@ -1,0 +1,210 @@
+"""Compile .tex files to PDF with latexmk + pdflatex: the only place qgen runs a subprocess.
+
+Shell escape is off (`\\write18` does nothing), TeX may only write below the document's
+folder (`openout_any=p`), every run has a time limit, and a failure is a RenderError that
+names the file, the line and LaTeX's message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from qgen.errors import RenderError
+
+TEX_PACKAGES = (
+    "texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures latexmk"
+)
+
+# latexmk passes the engine options on to pdflatex through %O; -no-shell-escape is also
+# written into the engine command itself, so an rc file or a texmf.cnf cannot turn it on.
+_LATEXMK = (
+    "latexmk",
+    "-norc",
+    "-pdf",
+    "-interaction=nonstopmode",
+    "-halt-on-error",
+    "-file-line-error",
+    "-no-shell-escape",
+    "-pdflatex=pdflatex -no-shell-escape %O %S",
+)
+
+# Files latexmk/pdflatex leave beside the PDF that are removed after a successful run.
+_AUX_SUFFIXES = (".aux", ".log", ".fls", ".fdb_latexmk", ".out", ".toc", ".synctex.gz")
+# After a failure only the .log stays, so that the message can point at it.
+_FAILED_LEFTOVERS = (".pdf", *(s for s in _AUX_SUFFIXES if s != ".log"))
+
+# `./exam-1.tex:42: Undefined control sequence.` (the -file-line-error form).
+_FILE_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): (?P<msg>.*\S)\s*$")
+# `! Undefined control sequence.` then, a few lines on, `l.42 \foo`.
+_BANG = re.compile(r"^! (?P<msg>.*\S)\s*$")
+_LNUM = re.compile(r"^l\.(?P<line>\d+)(?P<ctx>.*)$")
+
+_LOG_TAIL = 15
+
+
+def require_tex() -> None:
+    """Raise RenderError unless latexmk and pdflatex are on PATH."""
+    missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
+    if missing:
+        raise RenderError(
+            f"cannot make PDFs: {' and '.join(missing)} not found on PATH. "
+            f"Install TeX with `apt-get install {TEX_PACKAGES}` "
+            "(or run `bash scripts/bootstrap.sh`), or pass --no-pdf to write the .tex files only."
+        )
+
+
+def compile_pdf(tex_path: Path, *, timeout: float = 120) -> Path:
+    """Compile one .tex file in its own folder and return the PDF beside it."""
+    require_tex()
+    tex_path = Path(tex_path).resolve()
+    if not tex_path.is_file():
+        raise RenderError(f"{tex_path}: no such .tex file")
+    folder, stem = tex_path.parent, tex_path.stem
+    pdf_path = folder / f"{stem}.pdf"
+    log_path = folder / f"{stem}.log"
+    _remove(folder, stem, (".pdf", *_AUX_SUFFIXES))
+
+    proc = subprocess.Popen(
+        [*_LATEXMK, tex_path.name],
+        cwd=folder,
+        env=_tex_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, so a timeout kills pdflatex too
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        proc.communicate()
+        _remove(folder, stem, _FAILED_LEFTOVERS)
+        where = f" (partial log: {log_path})" if log_path.is_file() else ""
+        raise RenderError(
+            f"{tex_path.name}: LaTeX exceeded {timeout:g} seconds and was stopped{where}"
+        ) from None
+
+    if proc.returncode != 0 or not pdf_path.is_file():
+        _remove(folder, stem, _FAILED_LEFTOVERS)
+        output = (stdout + stderr).decode("utf-8", errors="replace")
+        raise RenderError(_failure_message(tex_path, log_path, output))
+
+    _clean_aux(folder, stem)
+    return pdf_path
+
+
+def compile_many(
+    paths: list[Path],
+    *,
+    jobs: int | None = None,
+    timeout: float = 120,
+    on_done: Callable[[Path], None] | None = None,
+) -> list[Path]:
+    """Compile several .tex files in parallel; return their PDFs in input order."""
+    if jobs is not None and jobs < 1:
+        raise RenderError(f"the number of parallel LaTeX jobs must be at least 1, not {jobs}")
+    if not paths:
+        return []
+    require_tex()
+    workers = min(jobs or os.cpu_count() or 1, len(paths))
+    pdfs: dict[int, Path] = {}
+    failures: dict[int, str] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            pool.submit(compile_pdf, Path(path), timeout=timeout): index
+            for index, path in enumerate(paths)
+        }
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                pdfs[index] = future.result()
+            except RenderError as err:
+                failures[index] = str(err)
+                continue
+            if on_done is not None:
+                on_done(pdfs[index])
+    if failures:
+        lines = [f"{len(failures)} of {len(paths)} LaTeX files failed to compile:"]
+        lines += [f"  - {failures[i]}" for i in sorted(failures)]
+        raise RenderError("\n".join(lines))
+    return [pdfs[i] for i in range(len(paths))]
+
+
+def _tex_env() -> dict[str, str]:
+    """The environment for latexmk: writes only below the folder, unwrapped log lines."""
+    env = dict(os.environ)
+    env["openout_any"] = "p"
+    env["max_print_line"] = "10000"
+    return env
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill latexmk and every pdflatex it started."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _remove(folder: Path, stem: str, suffixes: tuple[str, ...]) -> None:
+    """Delete `stem + suffix` in folder for each suffix, where present."""
+    for suffix in suffixes:
+        (folder / f"{stem}{suffix}").unlink(missing_ok=True)
+
+
+def _clean_aux(folder: Path, stem: str) -> None:
+    """Delete what the run wrote besides the PDF (the .fls names every written file)."""
+    fls = folder / f"{stem}.fls"
+    if fls.is_file():
+        for line in fls.read_text(encoding="utf-8", errors="replace").splitlines():
+            if not line.startswith("OUTPUT "):
+                continue
+            written = (folder / line[len("OUTPUT ") :]).resolve()
+            if written.parent == folder and written.suffix != ".pdf":
+                written.unlink(missing_ok=True)
+    _remove(folder, stem, _AUX_SUFFIXES)
+
+
+def _failure_message(tex_path: Path, log_path: Path, output: str) -> str:
+    """Explain a failed run: file, line and LaTeX's message, and where the log is."""
+    if not log_path.is_file():
+        tail = "\n".join(output.strip().splitlines()[-_LOG_TAIL:])
+        return f"{tex_path.name}: latexmk failed before LaTeX wrote a log:\n{tail}"
+    log = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    file, line, message, context = _first_error(log)
+    name = tex_path.name if file in (None, f"./{tex_path.name}", tex_path.name) else file
+    at = f"{name}:{line}" if line else name
+    head = f"{at}: {message or 'LaTeX failed.'}"
+    if context:
+        head += f" Near `{context}`."
+    if name != tex_path.name:
+        head = f"{tex_path.name}: {head}"
+    return f"{head} Full log: {log_path}"
+
+
+def _first_error(log: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
+    """The first error in a pdflatex log as (file, line, message, source context)."""
+    for i, text in enumerate(log):
+        found = _FILE_LINE.match(text)
+        bang = _BANG.match(text)
+        if found is None and bang is None:
+            continue
+        file = found["file"] if found else None
+        line = found["line"] if found else None
+        message = (found or bang)["msg"]
+        context = None
+        for after in log[i + 1 : i + 12]:
+            lnum = _LNUM.match(after)
+            if lnum:
+                line = line or lnum["line"]
+                context = lnum["ctx"].strip() or None
+                break
+        return file, line, message, context
+    return None, None, None, None

@@ -1,0 +1,164 @@
+"""The Trace: a solved instance as a DAG of named quantities.
+
+Each `Quantity` has a stable key (`z1[2]`, `dl_dyhat[1]`, `dJ_dW2[1,1]`), a notation-free
+symbol, a formula over other quantities (`qgen.expr`), and its value. A part of a question
+asks for quantities; a worked solution prints the formula chain; error-carried-forward is
+`Trace.evaluate` with a student's values substituted for the quantities they answered.
+
+>>> t = Trace()
+>>> _ = t.given("x", Sym("x", index=(1,)), 3)
+>>> _ = t.add("y2", Sym("y"), Prod((Const(Fraction(2)), Ref("x"))))
+>>> t["y2"], t.evaluate({"x": Fraction(5)})["y2"]
+(Fraction(6, 1), Fraction(10, 1))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterable, Mapping
+
+from qgen import expr as ex
+from qgen import numeric
+from qgen.expr import Const, Expr, Prod, Ref  # noqa: F401  (re-exported for families)
+from qgen.notation import Notation, Sym
+from qgen.numeric import Value
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One named quantity of a solved instance.
+
+    role: given (inputs, parameters, learning rate), forward, loss, factor (a local derivative
+    of the chain rule), delta (an accumulated derivative, shown expanded into its factors),
+    grad (a derivative of the objective by a parameter), update (a parameter after one step).
+    inline: worked solutions show this quantity's formula in place of its symbol.
+    """
+
+    key: str
+    sym: Sym
+    expr: Expr | None
+    value: Value
+    role: str
+    inline: bool = False
+
+    @property
+    def deps(self) -> tuple[str, ...]:
+        """Keys this quantity's formula refers to, without repeats."""
+        return tuple(dict.fromkeys(ex.refs(self.expr))) if self.expr is not None else ()
+
+
+class Trace:
+    """An ordered (topological) collection of Quantities; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._q: dict[str, Quantity] = {}
+
+    # -- building ------------------------------------------------------------------------
+    def given(self, key: str, sym: Sym, value: object) -> Value:
+        """Add a quantity whose value is stated in the question."""
+        return self._put(Quantity(key, sym, None, numeric.lift(value), "given"))
+
+    def add(self, key: str, sym: Sym, formula: Expr, role: str = "forward", *, inline: bool = False) -> Value:
+        """Add a quantity computed by `formula` from quantities already in the Trace."""
+        missing = [k for k in ex.refs(formula) if k not in self._q]
+        if missing:
+            raise KeyError(f"{key}: formula refers to unknown quantities {missing}")
+        value = ex.evaluate(formula, self.values())
+        return self._put(Quantity(key, sym, formula, value, role, inline=inline))
+
+    def _put(self, q: Quantity) -> Value:
+        if q.key in self._q:
+            raise KeyError(f"quantity {q.key!r} is defined twice")
+        self._q[q.key] = q
+        return q.value
+
+    # -- reading -------------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Value:
+        return self._q[key].value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._q
+
+    def __iter__(self):
+        return iter(self._q.values())
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+    def quantity(self, key: str) -> Quantity:
+        """The Quantity stored under `key`."""
+        return self._q[key]
+
+    def values(self) -> dict[str, Value]:
+        """Every key with its value."""
+        return {k: q.value for k, q in self._q.items()}
+
+    def keys(self, role: str | None = None) -> list[str]:
+        """Keys in build order, optionally only those of one role."""
+        return [k for k, q in self._q.items() if role is None or q.role == role]
+
+    # -- error carried forward -----------------------------------------------------------
+    def evaluate(self, overrides: Mapping[str, Value] | None = None) -> dict[str, Value]:
+        """Every value, recomputed with `overrides` standing in for the true values of those keys.
+
+        An overridden quantity keeps its overridden value; everything downstream is recomputed
+        from it, which is exactly what error-carried-forward needs.
+        """
+        overrides = overrides or {}
+        env: dict[str, Value] = {}
+        for key, q in self._q.items():
+            if key in overrides:
+                env[key] = overrides[key]
+            elif q.expr is None:
+                env[key] = q.value
+            else:
+                try:
+                    env[key] = ex.evaluate(q.expr, env)
+                except (ZeroDivisionError, ValueError, OverflowError):
+                    env[key] = numeric.CTX.nan
+        return env
+
+    def ancestors(self, keys: Iterable[str]) -> list[str]:
+        """`keys` and every quantity they depend on, in build order."""
+        seen: set[str] = set()
+        stack = list(keys)
+        while stack:
+            k = stack.pop()
+            if k not in seen:
+                seen.add(k)
+                stack.extend(self._q[k].deps)
+        return [k for k in self._q if k in seen]
+
+    # -- worked solutions ----------------------------------------------------------------
+    def expanded(self, key: str) -> Expr | None:
+        """The formula of `key` with every inline (delta) quantity replaced by its own formula."""
+        formula = self._q[key].expr
+        if formula is None:
+            return None
+        return ex.substitute(formula, lambda k: self._q[k].expr if self._q[k].inline else None)
+
+    def symbol(self, key: str, notation: Notation) -> str:
+        """The LaTeX symbol of `key` in `notation`."""
+        return notation.symbol(self._q[key].sym)
+
+    def explain(self, key: str, notation: Notation, places: int = 4, *, number: Callable[[Value], str] | None = None) -> str:
+        """One worked line: symbol = formula = formula with numbers = value (repeats left out).
+
+        >>> t = Trace(); _ = t.given("a", Sym("x", index=(1,)), "1.5")
+        >>> _ = t.add("b", Sym("y"), Prod((Const(Fraction(2)), Ref("a"))))
+        >>> from qgen.notation import PROFILES
+        >>> t.explain("b", PROFILES["bias-column"])
+        'y = 2 \\\\cdot x_{1} = 2 \\\\cdot 1.5 = 3'
+        """
+        fmt = number or (lambda v: numeric.decimal_str(v, places))
+        q = self._q[key]
+        pieces = [self.symbol(key, notation)]
+        formula = self.expanded(key)
+        if formula is not None:
+            pieces.append(ex.latex(formula, lambda k: self.symbol(k, notation)))
+            pieces.append(ex.latex(formula, lambda k: fmt(self._q[k].value)))
+        value = fmt(q.value)
+        out = [p for n, p in enumerate(pieces) if p not in pieces[:n] and p != value]
+        sign = "=" if numeric.is_shown_exactly(q.value, places) else r"\approx"
+        return " = ".join(out) + f" {sign} {value}"
