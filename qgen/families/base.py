@@ -1,0 +1,132 @@
+"""What every question family provides, and the Part/Question records they build.
+
+A family samples parameters (`sample(rng, domain)`) and builds a `Question` from them
+(`build(params, notation, places)`): a Trace plus the parts that query it. Families differ
+only in that; selection of parts, points, rendering and the manifest are shared.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from qgen import numeric
+from qgen.errors import BankError
+from qgen.notation import Notation
+from qgen.numeric import Value
+from qgen.trace import Trace
+
+KINDS = ("number", "vector", "matrix", "shape", "integer", "label", "text")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One sub-question: a prompt, the Trace keys it asks for, and its answer."""
+
+    id: str
+    prompt: str  # LaTeX text
+    kind: str
+    points: float
+    answer: Any  # JSON-able: float, list of floats, [rows, cols], int, str
+    answer_tex: str  # the final answer as math-mode LaTeX
+    section: str = ""
+    keys: tuple[str, ...] = ()  # Trace keys answered, in answer order (number/vector/matrix)
+    places: int = 4
+    worked: tuple[str, ...] = ()  # math-mode lines: symbol = formula = numbers = value
+    model_answer: str = ""  # LaTeX text, for text parts
+    box_cm: float = 1.6
+    figure: str = ""  # TikZ shown with the answer in the key
+
+    @property
+    def manual(self) -> bool:
+        """Graded by a person (explanations, drawings, derivations)."""
+        return self.kind == "text"
+
+    def manifest(self) -> dict[str, Any]:
+        """The record of this part in manifest.json and `qgen solve --json`."""
+        out: dict[str, Any] = {"id": self.id, "kind": self.kind, "prompt": self.prompt, "answer": self.answer,
+                               "points": self.points, "section": self.section}
+        if self.keys:
+            out["keys"] = list(self.keys)
+        if self.kind in ("number", "vector", "matrix"):
+            out["places"] = self.places
+        if self.manual:
+            out["model_answer"] = self.model_answer
+        return out
+
+
+@dataclass
+class Question:
+    """A built instance of a family: its Trace, parts and what its template needs."""
+
+    family: str
+    title: str
+    params: dict[str, Any]
+    trace: Trace
+    notation: Notation
+    parts: list[Part]
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+class Family(Protocol):
+    """A question family (see the module docstring)."""
+
+    name: str
+    summary: str
+    default_domain: Mapping[str, Any]
+
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question: ...
+
+
+# -- helpers shared by families ------------------------------------------------------------
+def number_part(trace: Trace, notation: Notation, *, id: str, prompt: str, keys: Sequence[str], places: int,
+                section: str, points: float = 1, kind: str | None = None, box_cm: float | None = None) -> Part:
+    """A part answered by the values of Trace keys: one key is a number, several a vector."""
+    kind = kind or ("number" if len(keys) == 1 else "vector")
+    values = [trace[k] for k in keys]
+    shown = [numeric.decimal_str(v, places) for v in values]
+    if kind == "number":
+        answer: Any = numeric.to_float(values[0])
+        answer_tex = shown[0]
+    else:
+        answer = [numeric.to_float(v) for v in values]
+        answer_tex = r"\begin{bmatrix} " + r" \\ ".join(shown) + r" \end{bmatrix}"
+    worked = tuple(trace.explain(k, notation, places) for k in keys)
+    return Part(id=id, prompt=prompt, kind=kind, points=points, answer=answer, answer_tex=answer_tex, section=section,
+                keys=tuple(keys), places=places, worked=worked, box_cm=box_cm or (1.4 if kind == "number" else 2.2))
+
+
+def select_parts(parts: list[Part], include: Sequence[str] | None, points: Mapping[str, float] | None,
+                 where: str) -> list[Part]:
+    """The parts a bank asks for (glob patterns over part ids), with its points per pattern."""
+    chosen = parts
+    if include:
+        for pattern in include:
+            if not any(fnmatch.fnmatchcase(p.id, pattern) for p in parts):
+                ids = ", ".join(p.id for p in parts)
+                raise BankError(f"{where}.parts: {pattern!r} matches no part; parts are: {ids}")
+        chosen = [p for p in parts if any(fnmatch.fnmatchcase(p.id, pat) for pat in include)]
+    for pattern, value in (points or {}).items():
+        if not any(fnmatch.fnmatchcase(p.id, pattern) for p in chosen):
+            raise BankError(f"{where}.points: {pattern!r} matches no selected part")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise BankError(f"{where}.points.{pattern}: expected a number of points ≥ 0, got {value!r}")
+        chosen = [replace(p, points=value) if fnmatch.fnmatchcase(p.id, pattern) else p for p in chosen]
+    return chosen
+
+
+def vector_tex(values: Sequence[Value], places: int) -> str:
+    """A column vector of values."""
+    return r"\begin{bmatrix} " + r" \\ ".join(numeric.decimal_str(v, places) for v in values) + r" \end{bmatrix}"
+
+
+def matrix_tex(rows: Sequence[Sequence[Value]], places: int = 4) -> str:
+    """A matrix of values."""
+    body = r" \\ ".join(" & ".join(numeric.decimal_str(v, places) for v in row) for row in rows)
+    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"

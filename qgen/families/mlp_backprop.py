@@ -1,0 +1,271 @@
+"""Family `mlp-backprop`: the network exercise of seeds 000 and 001 §3.
+
+A small dense network with one output, given weights and one data point: draw it, shapes,
+forward pass, class, loss, the chain-rule factors of two weights (one in the last layer, one
+in the first), both derivatives and updated weights, parameter counts, a conceptual question.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Mapping
+
+import numpy as np
+
+from qgen import expr as ex
+from qgen import numeric
+from qgen.errors import BankError, FamilyError
+from qgen.families import concepts
+from qgen.families.base import Part, Question, matrix_tex, number_part, vector_tex
+from qgen.families.domain import Words, draw
+from qgen.nn import dense
+from qgen.nn import functions as fn
+from qgen.nn.network import ACTIVATIONS, LOSSES, Network
+from qgen.notation import Notation
+from qgen.render.tikz import draw_network
+
+ACTIVATION_NAMES = {"sigmoid": "sigmoid", "tanh": r"$\tanh$", "relu": "ReLU", "leaky_relu": "leaky ReLU",
+                    "linear": "linear (identity)"}
+MAX_TRIES = 400
+SATURATION = 5  # |z| beyond which σ′ and tanh′ are nearly 0
+THRESHOLD_MARGIN = 0.05
+
+
+class MlpBackprop:
+    """See the module docstring."""
+
+    name = "mlp-backprop"
+    summary = ("Dense network, one data point: draw it, shapes, forward pass, class, loss, chain-rule factors "
+               "and derivatives of two weights, updated weights, parameter counts (seeds 000, 001 §3).")
+    template = "families/mlp-backprop.tex.j2"
+    default_domain: dict[str, Any] = {
+        "inputs": [2],
+        "hidden": [2, 3],
+        "x": {"integers": [-3, 5], "exclude": [0]},
+        "y": [0, 1],
+        "weights": {"integers": [-4, 4], "exclude": [0]},
+        "biases": {"integers": [-3, 3]},
+        "hidden_activation": Words(["sigmoid", "relu", "tanh"], list(ACTIVATIONS)),
+        "output_activation": Words(["sigmoid"], ["sigmoid"]),
+        "loss": Words(list(LOSSES), list(LOSSES)),
+        "learning_rate": [0.1, 0.5, 1, 2],
+        "concept": Words(list(concepts.MLP), list(concepts.MLP)),
+    }
+
+    # -- sampling ------------------------------------------------------------------------
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+        """Draw parameters until the instance is a fair question (see `problems`)."""
+        failures: Counter[str] = Counter()
+        for _ in range(MAX_TRIES):
+            params = self._draw(rng, domain)
+            problems = self.problems(params)
+            if not problems:
+                return params
+            failures.update(problems)
+        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
+        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; "
+                          f"constraints that failed most: {worst}. Widen the domain (weights, x, biases).")
+
+    def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
+        n_in = draw(rng, d["inputs"], "domain.inputs")
+        h = draw(rng, d["hidden"], "domain.hidden")
+        out_act = draw(rng, d["output_activation"], "domain.output_activation")
+        losses = [v for v in d["loss"] if v != "binary_cross_entropy" or out_act == "sigmoid"]
+        layers = [
+            {"W": [draw(rng, d["weights"], "domain.weights", n_in) for _ in range(h)],
+             "b": draw(rng, d["biases"], "domain.biases", h),
+             "activation": draw(rng, d["hidden_activation"], "domain.hidden_activation")},
+            {"W": [draw(rng, d["weights"], "domain.weights", h)], "b": draw(rng, d["biases"], "domain.biases", 1),
+             "activation": out_act},
+        ]
+        network = {"layers": layers, "loss": draw(rng, losses or ["squared_error"], "domain.loss"), "reduction": "mean",
+                   "data": [{"x": draw(rng, d["x"], "domain.x", n_in), "y": [draw(rng, d["y"], "domain.y")]}],
+                   "learning_rate": draw(rng, d["learning_rate"], "domain.learning_rate")}
+        asked = [f"W2[1,{1 + int(rng.integers(h))}]", f"W1[{1 + int(rng.integers(h))},{1 + int(rng.integers(n_in))}]"]
+        return {"network": network, "asked": asked, "concept": draw(rng, d["concept"], "domain.concept")}
+
+    def problems(self, params: Mapping[str, Any], places: int = 4) -> list[str]:
+        """Names of the fairness constraints an instance breaks (empty: a good question)."""
+        net = Network.from_mapping(params["network"], "params.network")
+        t = dense.build(net)
+        out: list[str] = []
+        for l, layer in enumerate(net.layers, start=1):
+            for i in range(1, layer.n_out + 1):
+                z = t[dense.z_key(l, i)]
+                if layer.activation in ("sigmoid", "tanh") and abs(z) > SATURATION:
+                    out.append("saturated sigmoid/tanh input")
+                if layer.activation in ("relu", "leaky_relu") and z == 0:
+                    out.append("ReLU input exactly 0")
+        if net.layers[-1].activation == "sigmoid" and abs(numeric.to_float(t["yhat[1]"]) - 0.5) < THRESHOLD_MARGIN:
+            out.append("prediction within 0.05 of the threshold")
+        for w in params["asked"]:
+            if abs(numeric.to_float(t[f"dJ_d{w}"])) < 0.5 * 10 ** -places:
+                out.append("asked derivative is 0 at the precision asked")
+        return out
+
+    # -- building ------------------------------------------------------------------------
+    def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question:
+        """The question for fixed parameters (sampled, or pinned by a bank or --params)."""
+        if not isinstance(params, Mapping) or "network" not in params:
+            raise BankError("params: expected a mapping with a 'network' (the canonical network form)")
+        net = Network.from_mapping(params["network"], "params.network")
+        if net.widths[-1] != 1 or len(net.data) != 1 or len(net.layers) < 2:
+            raise FamilyError(f"{self.name}: needs at least one hidden layer, one output and one data point "
+                              f"(got widths {net.widths} and {len(net.data)} data points)")
+        t = dense.build(net)
+        nt = notation.for_network(net.widths)
+        asked = _asked(params.get("asked") or ["W2[1,1]", "W1[1,1]"], t, len(net.layers))
+        concept = params.get("concept", "compare-regression")
+        if concept not in concepts.MLP:
+            raise BankError(f"params.concept: {concept!r} is not one of {', '.join(concepts.MLP)}")
+        figure = _figure(net, t, nt, labels=False)
+        parts = _parts(net, t, nt, asked, places, concept, _figure(net, t, nt, labels=True))
+        context = _statement(net, t, nt, places)
+        context["figure"] = figure
+        stored = {"network": net.to_mapping(), "asked": list(asked), "concept": concept}
+        return Question(self.name, "Neural network: forward pass and backpropagation", stored, t, nt, parts,
+                        self.template, context)
+
+
+def _asked(keys: Any, t, depth: int) -> list[str]:
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise BankError("params.asked: expected a list of weight keys like ['W2[1,1]', 'W1[1,2]']")
+    for k in keys:
+        if k not in t or t.quantity(k).role != "given" or k in ("lr",) or not k.startswith(("W", "b")):
+            raise BankError(f"params.asked: {k!r} is not a weight or bias of this network (write W2[1,1] or b1[2])")
+    return sorted(keys, key=lambda k: -int(k[1:k.index("[")]))
+
+
+def _symbols(t, nt: Notation):
+    return lambda key: t.symbol(key, nt)
+
+
+def _statement(net: Network, t, nt: Notation, places: int) -> dict[str, Any]:
+    sym = _symbols(t, nt)
+    point = net.data[0]
+    layers = []
+    for l, layer in enumerate(net.layers, start=1):
+        entry = {"symbol": nt.matrix_symbol(l), "matrix": matrix_tex(nt.weight_matrix(layer.W, layer.b)),
+                 "rule": nt.forward_rule(l)}
+        if nt.bias == "separate":
+            entry["bias_symbol"] = nt.bias_symbol(l)
+            entry["bias"] = vector_tex(layer.b, places)
+        layers.append(entry)
+    loss = fn.loss_term(net.loss, ex.Ref("y[1]"), ex.Ref("yhat[1]"))
+    return {
+        "x": vector_tex(point.x, places),
+        "y": numeric.decimal_str(point.y[0]),
+        "input_symbol": rf"\boldsymbol{{{nt.input}}}",
+        "target_symbol": sym("y[1]"),
+        "n_inputs": net.widths[0],
+        "hidden_widths": net.widths[1:-1],
+        "hidden_activations": [ACTIVATION_NAMES[layer.activation] for layer in net.layers[:-1]],
+        "output_activation": ACTIVATION_NAMES[net.layers[-1].activation],
+        "loss_name": net.loss.replace("_", " "),
+        "loss_formula": rf"{nt.loss} = {ex.latex(loss, sym)}",
+        "bias": nt.bias,
+        "layers": layers,
+        "lr_symbol": nt.lr,
+        "lr": numeric.decimal_str(net.learning_rate),
+        "d": nt.d,
+        "objective": nt.objective,
+    }
+
+
+def _figure(net: Network, t, nt: Notation, *, labels: bool) -> str:
+    depth = len(net.layers)
+    sym = _symbols(t, nt)
+    node_labels = [[sym(dense.x_key(j)) for j in range(1, net.widths[0] + 1)]]
+    for l in range(1, depth + 1):
+        node_labels.append([sym(dense.a_key(l, i, depth)) for i in range(1, net.widths[l] + 1)])
+    edges = {}
+    if labels:
+        for l, layer in enumerate(net.layers, start=1):
+            for i in range(1, layer.n_out + 1):
+                for j in range(0, layer.n_in + 1):
+                    edges[(l, i, j)] = sym(dense.w_key(l, i, j))
+    return draw_network(net.widths, node_labels=node_labels, bias_labels=["1"] * depth + [None],
+                        edge_labels=edges or None)
+
+
+def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept: str, drawing: str) -> list[Part]:
+    sym = _symbols(t, nt)
+    depth = len(net.layers)
+    widths = net.widths
+    parts: list[Part] = []
+
+    def add_number(id: str, prompt: str, keys: list[str], section: str, **kw: Any) -> None:
+        parts.append(number_part(t, nt, id=id, prompt=prompt, keys=keys, places=places, section=section, **kw))
+
+    arch = "Architecture"
+    parts.append(Part(id="draw", prompt="Draw the network: every input, hidden and output neuron, the bias units, "
+                      "and every weight as an edge labelled with its symbol.", kind="text", points=2,
+                      answer="", answer_tex="", section=arch, box_cm=6, figure=drawing,
+                      model_answer="A network with the layers, bias units and edges shown in the figure."))
+    parts.append(Part(id="matrices", prompt="How many weight matrices does the network have?", kind="integer",
+                      points=1, answer=depth, answer_tex=str(depth), section=arch, box_cm=1.0))
+    for l, layer in enumerate(net.layers, start=1):
+        rows, cols = nt.weight_shape(layer.n_out, layer.n_in)
+        parts.append(Part(id=f"shape.W{l}", prompt=f"What is the shape of ${nt.matrix_symbol(l)}$?", kind="shape",
+                          points=1, answer=[rows, cols], answer_tex=rf"{rows} \times {cols}", section=arch, box_cm=1.0))
+
+    fwd = "Forward pass"
+    for l in range(1, depth):
+        n = widths[l]
+        add_number(f"z{l}", f"What are the values passed into the neurons of hidden layer {l}, "
+                   f"${nt.vector_symbol('z', l)}$?", [dense.z_key(l, i) for i in range(1, n + 1)], fwd, points=2)
+        add_number(f"a{l}", f"What are the outputs of the neurons of hidden layer {l}, "
+                   f"${nt.vector_symbol('a', l)}$?", [dense.a_key(l, i, depth) for i in range(1, n + 1)], fwd, points=2)
+    add_number(f"z{depth}", f"What is the value passed into the output neuron, ${sym(f'z{depth}[1]')}$?",
+               [f"z{depth}[1]"], fwd)
+    add_number("yhat", f"What is the network's output ${sym('yhat[1]')}$?", ["yhat[1]"], fwd)
+    if net.layers[-1].activation == "sigmoid":
+        yhat = t["yhat[1]"]
+        label = 1 if numeric.to_float(yhat) >= 0.5 else 0
+        relation = r"\ge" if label else "<"
+        x = rf"\boldsymbol{{{nt.input}}}"
+        parts.append(Part(id="class", prompt=f"Which class (0 or 1) does the model predict for ${x}$ with threshold 0.5?", kind="label", points=1, answer=str(label), answer_tex=str(label),
+                          section=fwd, box_cm=1.0,
+                          worked=(rf"{sym('yhat[1]')} \approx {numeric.decimal_str(yhat, places)} {relation} 0.5 "
+                                  rf"\Rightarrow \text{{class }} {label}",)))
+    add_number("loss", f"What is the loss ${nt.loss}$ on this example?", ["loss"], fwd)
+
+    back = "Backpropagation"
+    seen: set[str] = set()
+    for w in asked:
+        g = f"dJ_d{w}"
+        chain = t.expanded(g)
+        factors = list(dict.fromkeys(ex.refs(chain)))
+        parts.append(Part(id=f"chain.{w}", prompt=f"Using the chain rule, write ${sym(g)}$ as a product of local "
+                          "derivatives (one per layer, from the loss back to the weight).", kind="text", points=1,
+                          answer="", answer_tex="", section=back, box_cm=2.0,
+                          model_answer=rf"${sym(g)} = {ex.latex(chain, sym)}$"))
+        for f in factors:
+            if f not in seen:
+                seen.add(f)
+                add_number(f"factor.{f}", f"What is ${sym(f)}$?", [f], back)
+        add_number(f"grad.{w}", f"What is ${sym(g)}$?", [g], back, points=2, box_cm=2.0)
+
+    step = "Gradient-descent step"
+    for w in asked:
+        add_number(f"update.{w}", f"What is the updated ${sym(w)}$ after one gradient-descent step with "
+                   f"${nt.lr} = {numeric.decimal_str(net.learning_rate)}$?", [f"{w}_new"], step)
+
+    count = "Parameter counting"
+    first = net.layers[0]
+    total = sum(layer.n_out * (layer.n_in + 1) for layer in net.layers)
+    for id, prompt, value, why in (
+        ("count.linear1", "How many parameters are learned in the first hidden linear layer?",
+         first.n_out * (first.n_in + 1), rf"{first.n_out} \cdot {first.n_in} + {first.n_out} = {first.n_out * (first.n_in + 1)}"),
+        ("count.activation1", "How many parameters are learned in the first activation layer?", 0,
+         r"\text{an activation has no parameters: } 0"),
+        ("count.total", "How many parameters are learned in the entire network?", total,
+         " + ".join(f"{layer.n_out}({layer.n_in} + 1)" for layer in net.layers) + f" = {total}"),
+    ):
+        parts.append(Part(id=id, prompt=prompt, kind="integer", points=1, answer=value, answer_tex=str(value),
+                          section=count, box_cm=1.0, worked=(why,)))
+
+    prompt, model, rubric = concepts.MLP[concept]
+    parts.append(Part(id="concept", prompt=prompt, kind="text", points=3, answer="", answer_tex="",
+                      section="Concepts", box_cm=5, model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric))
+    return parts
