@@ -70,6 +70,12 @@ class Question:
     parts: list[Part]
     template: str
     context: dict[str, Any] = field(default_factory=dict)
+    solution: dict[str, Any] | None = None  # objective, gradients, updated (families with a network)
+
+    @property
+    def points(self) -> float:
+        """The question's total points."""
+        return sum(p.points for p in self.parts)
 
 
 class Family(Protocol):

@@ -124,7 +124,7 @@ class MlpBackprop:
         context["figure"] = figure
         stored = {"network": net.to_mapping(), "asked": list(asked), "concept": concept}
         return Question(self.name, "Neural network: forward pass and backpropagation", stored, t, nt, parts,
-                        self.template, context)
+                        self.template, context, dense.solution(net, t))
 
 
 def _asked(keys: Any, t, depth: int) -> list[str]:
