@@ -236,15 +236,15 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
         g = f"dJ_d{w}"
         chain = t.expanded(g)
         factors = list(dict.fromkeys(ex.refs(chain)))
-        parts.append(Part(id=f"chain.{w}", prompt=f"Using the chain rule, write ${sym(g)}$ as a product of local "
+        parts.append(Part(id=f"chain.{w}", prompt=rf"Using the chain rule, write $\displaystyle {sym(g)}$ as a product of local "
                           "derivatives (one per layer, from the loss back to the weight).", kind="text", points=1,
                           answer="", answer_tex="", section=back, box_cm=2.0,
-                          model_answer=rf"${sym(g)} = {ex.latex(chain, sym)}$"))
+                          model_answer=rf"$\displaystyle {sym(g)} = {ex.latex(chain, sym)}$"))
         for f in factors:
             if f not in seen:
                 seen.add(f)
-                add_number(f"factor.{f}", f"What is ${sym(f)}$?", [f], back)
-        add_number(f"grad.{w}", f"What is ${sym(g)}$?", [g], back, points=2, box_cm=2.0)
+                add_number(f"factor.{f}", rf"What is $\displaystyle {sym(f)}$?", [f], back)
+        add_number(f"grad.{w}", rf"What is $\displaystyle {sym(g)}$?", [g], back, points=2, box_cm=2.0)
 
     step = "Gradient-descent step"
     for w in asked:

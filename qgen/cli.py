@@ -1,0 +1,122 @@
+"""The `qgen` command: a thin layer over the library. Every QgenError becomes a one-line error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from qgen import __version__, families
+from qgen.bank import load_bank, load_params
+from qgen.errors import QgenError
+from qgen.generate import question_record
+from qgen.notation import PROFILES
+from qgen.solve import solve as solve_question
+
+
+class _Group(click.Group):
+    """Turns QgenError into `Error: <message>` and exit code 1, in one place."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except QgenError as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qgen")
+def main() -> None:
+    """Randomized neural-network exam questions: solved exactly, rendered to LaTeX/PDF."""
+
+
+@main.command("list")
+def list_families() -> None:
+    """List the question families with a one-line description."""
+    width = max(len(name) for name in families.FAMILIES)
+    for name, fam in sorted(families.FAMILIES.items()):
+        click.echo(f"{name:<{width}}  {fam.summary}")
+
+
+@main.command()
+@click.argument("family")
+@click.option("--seed", type=int, default=None, help="Draw the instance from this seed (default 0).")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Pin the instance: a YAML file with the family's parameters (e.g. banks/pins/seed-000.yaml).")
+@click.option("--notation", type=click.Choice(sorted(PROFILES)), default=None,
+              help="Notation profile for symbols and shapes (default: the params file's, else bias-column).")
+@click.option("--precision", type=click.IntRange(0, 10), default=None, help="Decimal places shown (default 4).")
+@click.option("--json", "as_json", is_flag=True, help="Print the instance, solution and parts as JSON.")
+def solve(family: str, seed: int | None, params_file: Path | None, notation: str | None, precision: int | None,
+          as_json: bool) -> None:
+    """Solve one instance of FAMILY and show every part's answer."""
+    if seed is not None and params_file is not None:
+        raise click.UsageError("give --seed or --params, not both")
+    params = load_params(params_file) if params_file else None
+    if params is not None and precision is not None:
+        params["precision"] = precision
+    if params is not None and notation is not None:
+        params["notation"] = notation
+    q = solve_question(family, seed=seed, params=params, notation=notation, places=precision or 4)
+    record = question_record(q, None if params is not None else (seed or 0))
+    if as_json:
+        click.echo(json.dumps(record, indent=1))
+        return
+    click.echo(f"{q.family}  seed={record['seed']}  notation={q.notation.name}")
+    width = max(len(p.id) for p in q.parts)
+    for p in q.parts:
+        answer = _plain_answer(p)
+        click.echo(f"  {p.id:<{width}}  {p.kind:<7}  {answer}")
+
+
+def _plain_answer(part) -> str:
+    if part.kind == "text":
+        return "(graded by hand; model answer in the key)"
+    if part.kind == "shape":
+        return f"{part.answer[0]} x {part.answer[1]}"
+    return part.answer_tex.replace(r"\begin{bmatrix} ", "[").replace(r" \end{bmatrix}", "]").replace(r" \\ ", ", ")
+
+
+@main.command()
+@click.argument("bank_file", metavar="BANK", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--versions", type=click.IntRange(1, 10000), default=None,
+              help="How many versions (default: the bank's exam.versions).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: build/<exam id>).")
+@click.option("--no-pdf", is_flag=True, help="Write the .tex files and manifest only; no LaTeX needed.")
+@click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Parallel LaTeX runs (default: cores).")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
+              help="Seconds one LaTeX run may take.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bool, force: bool, jobs: int | None,
+             timeout: float, quiet: bool) -> None:
+    """Make exam sheets, answer keys and manifest.json for every version of BANK."""
+    from qgen.publish import write_exam_set
+
+    bank = load_bank(bank_file)
+    count = versions or bank.versions
+    out = out or Path("build") / bank.exam_id
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, n: int) -> None:
+        if quiet:
+            return
+        if n < 0:
+            label = {"versions": "solving versions", "pdf": "compiling PDFs"}[stage]
+            bars[stage] = click.progressbar(length=-n, label=label, file=sys.stderr)
+            bars[stage].__enter__()
+        else:
+            bar = bars[stage]
+            bar.update(n)
+            if bar.pos >= bar.length:
+                bar.__exit__(None, None, None)
+
+    result = write_exam_set(bank, [str(v) for v in range(1, count + 1)], out, make_pdf=not no_pdf, force=force,
+                            jobs=jobs, timeout=timeout, progress=progress)
+    if not quiet:
+        made = "PDFs and .tex" if result.pdfs else ".tex"
+        click.echo(f"{len(result.versions)} versions ({made}) of {bank.exam_id!r} in {result.out}: "
+                   f"exam-<v>, key-<v>, manifest.json")
