@@ -16,7 +16,8 @@ A bank says which questions an exam has and how they are drawn:
         domain: {hidden: [2], hidden_activation: [relu]}
         parts: ['z1', 'a1', 'grad.*']     # default: every part
         points: {'grad.*': 2}
-        params: {...}              # optional: pin the numbers (canonical network form)
+        params: {...}              # optional: pin the numbers (canonical network form),
+                                   # or the path of a pin file such as pins/seed-000.yaml
 """
 
 from __future__ import annotations
@@ -189,8 +190,19 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
     if not isinstance(points, Mapping):
         raise BankError(f"{_at(path, q, 'points')}: {where}.points: expected a mapping of part id/pattern to points")
     params = q.get("params")
-    if params is not None and not isinstance(params, Mapping):
-        raise BankError(f"{_at(path, q, 'params')}: {where}.params: expected a mapping (the family's parameters)")
+    if isinstance(params, str):  # a pin file, relative to the bank
+        params = load_params(path.parent / params)
+        if "notation" in params and "notation" not in q:
+            try:
+                notation = resolve(params["notation"], where=f"{where}.params.notation")
+            except BankError as e:
+                raise BankError(f"{_at(path, q, 'params')}: {e}") from None
+        if "precision" in params and "precision" not in q:
+            places = _places(path, params, f"{where}.params", places)
+        params = {k: v for k, v in params.items() if k not in ("notation", "precision")}
+    elif params is not None and not isinstance(params, Mapping):
+        raise BankError(f"{_at(path, q, 'params')}: {where}.params: expected a mapping of the family's parameters "
+                        "or the path of a pin file")
     return QuestionSpec(i, family.name, _text(path, q, "title", where) or None, merged,
                         dict(params) if params is not None else None, parts, dict(points), notation,
                         _places(path, q, where, places), here)

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Mapping
 
 from qgen import expr as ex
 from qgen import numeric
+from qgen.errors import FamilyError
 from qgen.expr import Const, Expr, Prod, Ref  # noqa: F401  (re-exported for families)
 from qgen.notation import Notation, Sym
 from qgen.numeric import Value
@@ -64,7 +65,10 @@ class Trace:
         missing = [k for k in ex.refs(formula) if k not in self._q]
         if missing:
             raise KeyError(f"{key}: formula refers to unknown quantities {missing}")
-        value = ex.evaluate(formula, self.values())
+        try:
+            value = ex.evaluate(formula, self.values())
+        except (ValueError, ZeroDivisionError) as e:
+            raise FamilyError(f"{key} cannot be computed for these numbers ({e})") from None
         return self._put(Quantity(key, sym, formula, value, role, inline=inline))
 
     def _put(self, q: Quantity) -> Value:

@@ -58,7 +58,10 @@ class MlpBackprop:
         failures: Counter[str] = Counter()
         for _ in range(MAX_TRIES):
             params = self._draw(rng, domain)
-            problems = self.problems(params)
+            try:
+                problems = self.problems(params)
+            except FamilyError:
+                problems = ["a value is undefined (log of 0)"]
             if not problems:
                 return params
             failures.update(problems)
