@@ -269,7 +269,10 @@ def _latex(e: Expr, leaf: Callable[[str], str]) -> tuple[str, int]:
     if isinstance(e, Div):
         return rf"\frac{{{latex(e.num, leaf)}}}{{{latex(e.den, leaf)}}}", ATOM
     if isinstance(e, Pow):
-        return f"{_wrap(_latex(e.base, leaf), ATOM)}^{{{e.n}}}", POW
+        base = _wrap(_latex(e.base, leaf), ATOM)
+        if not base.startswith(r"\left("):
+            base = f"{{{base}}}"  # β^{1}_{2} squared is {β^{1}_{2}}^{2}, not a double superscript
+        return f"{base}^{{{e.n}}}", POW
     if isinstance(e, Fn):
         args = ", ".join(latex(a, leaf) for a in e.args)
         if e.name == "step":
