@@ -141,7 +141,8 @@ def to_decimal(v: Value) -> decimal.Decimal:
     if isinstance(v, Real):
         return _DEC.create_decimal(CTX.nstr(v, 55, strip_zeros=False, min_fixed=-CTX.inf, max_fixed=CTX.inf))
     v = Fraction(v)
-    return _DEC.divide(decimal.Decimal(v.numerator), decimal.Decimal(v.denominator))
+    digits = len(str(abs(v.numerator))) + 60  # whole digits are never rounded away
+    return decimal.Context(prec=digits).divide(decimal.Decimal(v.numerator), decimal.Decimal(v.denominator))
 
 
 def terminating_places(v: Value) -> int | None:
@@ -163,10 +164,15 @@ def terminating_places(v: Value) -> int | None:
     return max(twos, fives) if den == 1 else None
 
 
+def _quantize(d: decimal.Decimal, places: int, rounding: str) -> decimal.Decimal:
+    """`d` to `places` decimals, with enough precision for however many whole digits it has."""
+    ctx = decimal.Context(prec=max(_DEC.prec, d.adjusted() + places + 5))
+    return d.quantize(decimal.Decimal(1).scaleb(-places), rounding=rounding, context=ctx)
+
+
 def round_to(v: Value, places: int) -> decimal.Decimal:
     """Round half away from zero to `places` decimals (as people round by hand)."""
-    q = decimal.Decimal(1).scaleb(-places)
-    return to_decimal(v).quantize(q, rounding=decimal.ROUND_HALF_UP, context=_DEC)
+    return _quantize(to_decimal(v), places, decimal.ROUND_HALF_UP)
 
 
 def decimal_str(v: Value, places: int | None = None) -> str:
@@ -183,8 +189,7 @@ def decimal_str(v: Value, places: int | None = None) -> str:
         places = 4
     tp = terminating_places(v)
     if tp is not None and tp <= places + 2:
-        d = to_decimal(v)
-        text = format(d.quantize(decimal.Decimal(1).scaleb(-tp), context=_DEC), "f")
+        text = format(_quantize(to_decimal(v), tp, decimal.ROUND_HALF_EVEN), "f")
     else:
         text = format(round_to(v, places), "f")
     if text.startswith("-") and set(text[1:]) <= {"0", "."}:

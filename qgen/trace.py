@@ -54,6 +54,7 @@ class Trace:
 
     def __init__(self) -> None:
         self._q: dict[str, Quantity] = {}
+        self._env: dict[str, Value] = {}
 
     # -- building ------------------------------------------------------------------------
     def given(self, key: str, sym: Sym, value: object) -> Value:
@@ -62,11 +63,10 @@ class Trace:
 
     def add(self, key: str, sym: Sym, formula: Expr, role: str = "forward", *, inline: bool = False) -> Value:
         """Add a quantity computed by `formula` from quantities already in the Trace."""
-        missing = [k for k in ex.refs(formula) if k not in self._q]
-        if missing:
-            raise KeyError(f"{key}: formula refers to unknown quantities {missing}")
         try:
-            value = ex.evaluate(formula, self.values())
+            value = ex.evaluate(formula, self._env)
+        except KeyError as e:
+            raise KeyError(f"{key}: formula refers to the unknown quantity {e}") from None
         except (ValueError, ZeroDivisionError) as e:
             raise FamilyError(f"{key} cannot be computed for these numbers ({e})") from None
         return self._put(Quantity(key, sym, formula, value, role, inline=inline))
@@ -75,6 +75,7 @@ class Trace:
         if q.key in self._q:
             raise KeyError(f"quantity {q.key!r} is defined twice")
         self._q[q.key] = q
+        self._env[q.key] = q.value
         return q.value
 
     # -- reading -------------------------------------------------------------------------
@@ -96,7 +97,7 @@ class Trace:
 
     def values(self) -> dict[str, Value]:
         """Every key with its value."""
-        return {k: q.value for k, q in self._q.items()}
+        return dict(self._env)
 
     def keys(self, role: str | None = None) -> list[str]:
         """Keys in build order, optionally only those of one role."""

@@ -121,8 +121,9 @@ def select_parts(parts: list[Part], include: Sequence[str] | None, points: Mappi
     for pattern, value in (points or {}).items():
         if not any(fnmatch.fnmatchcase(p.id, pattern) for p in chosen):
             raise BankError(f"{where}.points: {pattern!r} matches no selected part")
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise BankError(f"{where}.points.{pattern}: expected a number of points ≥ 0, got {value!r}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0 or (2 * value) % 1:
+            raise BankError(f"{where}.points.{pattern}: expected whole or half points ≥ 0 (the exam class adds "
+                            f"halves at most), got {value!r}")
         chosen = [replace(p, points=value) if fnmatch.fnmatchcase(p.id, pattern) else p for p in chosen]
     return chosen
 

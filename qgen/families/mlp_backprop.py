@@ -90,17 +90,10 @@ class MlpBackprop:
     def problems(self, params: Mapping[str, Any], places: int = 4) -> list[str]:
         """Names of the fairness constraints an instance breaks (empty: a good question)."""
         net = Network.from_mapping(params["network"], "params.network")
+        out = _forward_problems(net)
+        if out:  # cheap float checks first: most rejected draws never need a Trace
+            return out
         t = dense.build(net)
-        out: list[str] = []
-        for l, layer in enumerate(net.layers, start=1):
-            for i in range(1, layer.n_out + 1):
-                z = t[dense.z_key(l, i)]
-                if layer.activation in ("sigmoid", "tanh") and abs(z) > SATURATION:
-                    out.append("saturated sigmoid/tanh input")
-                if layer.activation in ("relu", "leaky_relu") and z == 0:
-                    out.append("ReLU input exactly 0")
-        if net.layers[-1].activation == "sigmoid" and abs(numeric.to_float(t["yhat[1]"]) - 0.5) < THRESHOLD_MARGIN:
-            out.append("prediction within 0.05 of the threshold")
         for w in params["asked"]:
             if abs(numeric.to_float(t[f"dJ_d{w}"])) < 0.5 * 10 ** -places:
                 out.append("asked derivative is 0 at the precision asked")
@@ -128,6 +121,32 @@ class MlpBackprop:
         stored = {"network": net.to_mapping(), "asked": list(asked), "concept": concept}
         return Question(self.name, "Neural network: forward pass and backpropagation", stored, t, nt, parts,
                         self.template, context, dense.solution(net, t))
+
+
+def _forward_problems(net: Network) -> list[str]:
+    """Saturated σ/tanh inputs, ReLU inputs at the kink, a prediction at the threshold (float forward pass)."""
+    out: list[str] = []
+    a = np.array([float(v) for v in net.data[0].x])
+    for layer in net.layers:
+        W = np.array([[float(v) for v in row] for row in layer.W])
+        z = W @ a + np.array([float(v) for v in layer.b])
+        if layer.activation in ("sigmoid", "tanh") and np.any(np.abs(z) > SATURATION):
+            out.append("saturated sigmoid/tanh input")
+        if layer.activation in ("relu", "leaky_relu") and np.any(np.abs(z) < 1e-9):
+            out.append("ReLU input exactly 0")
+        a = _FLOAT_ACTIVATIONS[layer.activation](z, float(layer.slope or 0))
+    if net.layers[-1].activation == "sigmoid" and abs(a[0] - 0.5) < THRESHOLD_MARGIN:
+        out.append("prediction within 0.05 of the threshold")
+    return out
+
+
+_FLOAT_ACTIVATIONS = {
+    "sigmoid": lambda z, s: 1 / (1 + np.exp(-z)),
+    "tanh": lambda z, s: np.tanh(z),
+    "relu": lambda z, s: np.maximum(z, 0),
+    "leaky_relu": lambda z, s: np.where(z > 0, z, s * z),
+    "linear": lambda z, s: z,
+}
 
 
 def _asked(keys: Any, t, depth: int) -> list[str]:

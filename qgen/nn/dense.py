@@ -173,7 +173,7 @@ def build(net: Network) -> Trace:
     if several:
         for g, parts in point_grads.items():
             refs = Sum(tuple(Ref(k) for k in parts))
-            w = g[3:]
+            w = g.removeprefix("dJ_d")
             t.add(g, Sym("d", of=Sym("objective"), wrt=t.quantity(w).sym),
                   Div(refs, Const(Fraction(len(parts)))) if mean else refs, "grad")
 

@@ -2,7 +2,8 @@
 
 Templates use `\\VAR{...}` for values, `\\BLOCK{...}` for statements and `\\#{...}` for
 comments, so ordinary LaTeX braces pass through untouched. Filters: `escape` (plain text to
-LaTeX), `bmatrix` (rows of cells to a bmatrix) and `points` (3 -> "3", 2.5 -> "2.5").
+LaTeX), `bmatrix` (rows of cells to a bmatrix), `points` (3 -> "3", 2.5 -> "2.5") and
+`exam_points` (2.5 -> "2\\half", what `\\part[...]` needs: exam adds whole and half points only).
 The macros of `parts.tex.j2` (`render_parts`, `subheading`) are globals in every template.
 """
 
@@ -20,7 +21,9 @@ from pylatex.utils import escape_latex
 from qgen.errors import RenderError
 from qgen.resources import templates_dir
 
-__all__ = ["bmatrix", "environment", "escape_text", "points", "render", "render_string"]
+__all__ = [
+    "bmatrix", "environment", "escape_text", "exam_points", "points", "render", "render_string"
+]
 
 PARTS_TEMPLATE = "parts.tex.j2"
 
@@ -61,16 +64,12 @@ _TEXT_CHARS.update({char: rf"\ensuremath{{\{name}}}" for char, name in _GREEK.it
 
 def escape_text(s: Any) -> str:
     r"""Plain text (from a bank or roster) -> LaTeX-safe text: `"50% & _"` -> `50\% \& \_`."""
-    return "".join(
-        _TEXT_CHARS[c] if c in _TEXT_CHARS else str(escape_latex(c)) for c in str(s)
-    )
+    return "".join(_TEXT_CHARS[c] if c in _TEXT_CHARS else str(escape_latex(c)) for c in str(s))
 
 
 def bmatrix(cells: Sequence[Any]) -> str:
-    r"""Rows of LaTeX cells (or a flat list = column vector) -> `\begin{bmatrix} ... \end{bmatrix}`."""
-    rows = [
-        list(row) if isinstance(row, (list, tuple)) else [row] for row in cells
-    ]
+    r"""Rows of LaTeX cells, or a flat list (a column vector) -> `\begin{bmatrix}...`."""
+    rows = [list(row) if isinstance(row, (list, tuple)) else [row] for row in cells]
     body = r" \\ ".join(" & ".join(str(cell) for cell in row) for row in rows)
     return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
@@ -81,6 +80,19 @@ def points(value: Any) -> str:
         return str(int(value))
     text = f"{float(value):.4f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def exam_points(value: Any) -> str:
+    r"""Points in the form the exam class can add up: 3 -> "3", 2.5 -> "2\half", 0.5 -> "\half"."""
+    halves = 2 * Fraction(str(value) if isinstance(value, float) else value)
+    if halves.denominator != 1 or halves < 0:
+        raise RenderError(
+            f"points value {value!r}: the exam class adds up whole and half points only"
+        )
+    whole, half = divmod(int(halves), 2)
+    if not half:
+        return str(whole)
+    return rf"{whole}\half" if whole else r"\half"
 
 
 def _parts_macro(name: str):
@@ -112,33 +124,34 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     # `e` is jinja's HTML-escape alias: point it at LaTeX escaping too, so it cannot slip in.
-    env.filters.update(escape=escape_text, e=escape_text, bmatrix=bmatrix, points=points)
+    env.filters.update(
+        escape=escape_text, e=escape_text, bmatrix=bmatrix, points=points, exam_points=exam_points
+    )
     env.globals.update(
         render_parts=_parts_macro("render_parts"), subheading=_parts_macro("subheading")
     )
     return env
 
 
-def _template_line(exc: BaseException, name: str) -> int | None:
-    """The template line a jinja2 runtime error was raised on, from its rewritten traceback."""
-    line = None
+def _template_frame(exc: BaseException, name: str) -> str:
+    """Where in the templates a jinja2 runtime error was raised ("file, line N"), innermost."""
+    where = name
+    root = str(templates_dir())
     for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename.endswith(name) or frame.filename == "<template>":
-            line = frame.lineno
-    return line
+        if frame.filename.endswith(".j2") or frame.filename == "<template>":
+            file = frame.filename.removeprefix(root).lstrip("/\\") or name
+            where = f"{file}, line {frame.lineno}"
+    return where
 
 
 def _render_error(exc: Exception, name: str) -> RenderError:
     """A RenderError naming the template, the line and what is wrong."""
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        where = exc.filename or exc.name or name
+        where = exc.name or exc.filename or name
         return RenderError(f"{where}, line {exc.lineno}: template syntax error: {exc.message}")
     if isinstance(exc, jinja2.TemplateNotFound):
-        return RenderError(
-            f"{name}: template {exc.name!r} not found in {templates_dir()}"
-        )
-    line = _template_line(exc, name)
-    where = f"{name}, line {line}" if line else name
+        return RenderError(f"{name}: template {exc.name!r} not found in {templates_dir()}")
+    where = _template_frame(exc, name)
     if isinstance(exc, jinja2.UndefinedError):
         return RenderError(f"{where}: missing template variable: {exc.message}")
     return RenderError(f"{where}: {type(exc).__name__}: {exc}")
