@@ -250,14 +250,14 @@ def _latex(e: Expr, leaf: Callable[[str], str]) -> tuple[str, int]:
         out = _wrap(parts[0], SUM)
         for t, p in zip(e.terms[1:], parts[1:]):
             if isinstance(t, Neg):
-                out += " - " + _wrap(_latex(t.arg, leaf), PROD)
+                out += " - " + _wrap(_signless(_latex(t.arg, leaf)), PROD)
             else:
                 out += " + " + _wrap(_signless(p), NEG + 1)
         return out, SUM
     if isinstance(e, Sub):
         return f"{_wrap(_latex(e.left, leaf), SUM)} - {_wrap(_signless(_latex(e.right, leaf)), NEG + 1)}", SUM
     if isinstance(e, Neg):
-        return "-" + _wrap(_latex(e.arg, leaf), PROD), NEG
+        return "-" + _wrap(_signless(_latex(e.arg, leaf)), PROD), NEG
     if isinstance(e, Prod):
         parts = [_latex(f, leaf) for f in e.factors]
         out = _wrap(parts[0], PROD if isinstance(e.factors[0], Ref) else NEG)

@@ -15,7 +15,7 @@ asks for quantities; a worked solution prints the formula chain; error-carried-f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
+from fractions import Fraction  # noqa: F401  (the doctests use it)
 from typing import Callable, Iterable, Mapping
 
 from qgen import expr as ex

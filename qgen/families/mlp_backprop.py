@@ -152,6 +152,8 @@ _FLOAT_ACTIVATIONS = {
 def _asked(keys: Any, t, depth: int) -> list[str]:
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise BankError("params.asked: expected a list of weight keys like ['W2[1,1]', 'W1[1,2]']")
+    if len(set(keys)) != len(keys):
+        raise BankError(f"params.asked: {keys} names a weight twice; ask about two different weights")
     for k in keys:
         if k not in t or t.quantity(k).role != "given" or k in ("lr",) or not k.startswith(("W", "b")):
             raise BankError(f"params.asked: {k!r} is not a weight or bias of this network (write W2[1,1] or b1[2])")

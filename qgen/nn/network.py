@@ -102,20 +102,20 @@ class Network:
         return cls(layers, loss, reduction, data, lr)
 
     def to_mapping(self) -> dict[str, Any]:
-        """The canonical form with JSON numbers (ints where whole)."""
+        """The canonical form: JSON numbers, or "p/q" text for a fraction no decimal writes exactly."""
         def layer(lay: Layer) -> dict[str, Any]:
-            out: dict[str, Any] = {"W": [[json_number(v) for v in row] for row in lay.W],
-                                   "b": [json_number(v) for v in lay.b], "activation": lay.activation}
+            out: dict[str, Any] = {"W": [[param_number(v) for v in row] for row in lay.W],
+                                   "b": [param_number(v) for v in lay.b], "activation": lay.activation}
             if lay.slope is not None:
-                out["slope"] = json_number(lay.slope)
+                out["slope"] = param_number(lay.slope)
             return out
 
         return {
             "layers": [layer(lay) for lay in self.layers],
             "loss": self.loss,
             "reduction": self.reduction,
-            "data": [{"x": [json_number(v) for v in p.x], "y": [json_number(v) for v in p.y]} for p in self.data],
-            "learning_rate": json_number(self.learning_rate),
+            "data": [{"x": [param_number(v) for v in p.x], "y": [param_number(v) for v in p.y]} for p in self.data],
+            "learning_rate": param_number(self.learning_rate),
         }
 
 
@@ -124,6 +124,13 @@ def json_number(v: numeric.Value) -> int | float:
     if numeric.is_exact(v) and Fraction(v).denominator == 1:
         return int(v)
     return numeric.to_float(v)
+
+
+def param_number(v: Fraction) -> int | float | str:
+    """A given number as it round-trips exactly: 2, 1.3 (floats print as written), or '1/3'."""
+    if numeric.terminating_places(v) is None:
+        return f"{v.numerator}/{v.denominator}"
+    return json_number(v)
 
 
 # -- validation helpers ------------------------------------------------------------------

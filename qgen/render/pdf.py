@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -62,6 +63,36 @@ def require_tex() -> None:
 
 def compile_pdf(tex_path: Path, *, timeout: float = 120) -> Path:
     """Compile one .tex file in its own folder and return the PDF beside it."""
+    return _compile(tex_path, timeout, _Running())
+
+
+class _Running:
+    """The latexmk processes of one call, so that an interrupt can stop them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self.stopped = False
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+            if self.stopped:
+                _kill_group(proc)
+
+    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self.stopped = True
+            for proc in self._procs:
+                _kill_group(proc)
+
+
+def _compile(tex_path: Path, timeout: float, running: _Running) -> Path:
+    """compile_pdf, recording the process in `running` while it lives."""
     require_tex()
     tex_path = Path(tex_path).resolve()
     if not tex_path.is_file():
@@ -80,6 +111,7 @@ def compile_pdf(tex_path: Path, *, timeout: float = 120) -> Path:
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, so a timeout kills pdflatex too
     )
+    running.add(proc)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -90,6 +122,12 @@ def compile_pdf(tex_path: Path, *, timeout: float = 120) -> Path:
         raise RenderError(
             f"{tex_path.name}: LaTeX exceeded {timeout:g} seconds and was stopped{where}"
         ) from None
+    except BaseException:  # e.g. KeyboardInterrupt: leave no pdflatex behind
+        _kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        running.discard(proc)
 
     if proc.returncode != 0 or not pdf_path.is_file():
         _remove(folder, stem, _FAILED_LEFTOVERS)
@@ -116,20 +154,27 @@ def compile_many(
     workers = min(jobs or os.cpu_count() or 1, len(paths))
     pdfs: dict[int, Path] = {}
     failures: dict[int, str] = {}
+    running = _Running()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            pool.submit(compile_pdf, Path(path), timeout=timeout): index
+            pool.submit(_compile, Path(path), timeout, running): index
             for index, path in enumerate(paths)
         }
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                pdfs[index] = future.result()
-            except RenderError as err:
-                failures[index] = str(err)
-                continue
-            if on_done is not None:
-                on_done(pdfs[index])
+        try:
+            for future in as_completed(futures):
+                index = futures[future]
+                try:
+                    pdfs[index] = future.result()
+                except RenderError as err:
+                    failures[index] = str(err)
+                    continue
+                if on_done is not None:
+                    on_done(pdfs[index])
+        except BaseException:  # e.g. KeyboardInterrupt: start no more runs, stop the rest
+            for future in futures:
+                future.cancel()
+            running.stop_all()
+            raise
     if failures:
         lines = [f"{len(failures)} of {len(paths)} LaTeX files failed to compile:"]
         lines += [f"  - {failures[i]}" for i in sorted(failures)]
