@@ -46,7 +46,7 @@ class MlpBackprop:
         "weights": {"integers": [-4, 4], "exclude": [0]},
         "biases": {"integers": [-3, 3]},
         "hidden_activation": Words(["sigmoid", "relu", "tanh"], list(ACTIVATIONS)),
-        "output_activation": Words(["sigmoid"], ["sigmoid"]),
+        "output_activation": Words(["sigmoid"], list(ACTIVATIONS)),
         "loss": Words(list(LOSSES), list(LOSSES)),
         "learning_rate": [0.1, 0.5, 1, 2],
         "concept": Words(list(concepts.MLP), list(concepts.MLP)),
@@ -183,8 +183,9 @@ def _statement(net: Network, t, nt: Notation, places: int) -> dict[str, Any]:
         "target_symbol": sym("y[1]"),
         "n_inputs": net.widths[0],
         "hidden_widths": net.widths[1:-1],
-        "hidden_activations": [ACTIVATION_NAMES[layer.activation] for layer in net.layers[:-1]],
-        "output_activation": ACTIVATION_NAMES[net.layers[-1].activation],
+        "hidden_activations": [_activation_name(layer) for layer in net.layers[:-1]],
+        "output_activation": _activation_name(net.layers[-1]),
+        "classification": net.layers[-1].activation == "sigmoid",
         "loss_name": net.loss.replace("_", " "),
         "loss_formula": rf"{nt.loss} = {ex.latex(loss, sym)}",
         "bias": nt.bias,
@@ -194,6 +195,13 @@ def _statement(net: Network, t, nt: Notation, places: int) -> dict[str, Any]:
         "d": nt.d,
         "objective": nt.objective,
     }
+
+
+def _activation_name(layer) -> str:
+    """How the statement names an activation (a leaky ReLU states its slope)."""
+    if layer.activation == "leaky_relu":
+        return rf"leaky ReLU ($g(z) = z$ for $z > 0$, else ${numeric.decimal_str(layer.slope)}\,z$)"
+    return ACTIVATION_NAMES[layer.activation]
 
 
 def _figure(net: Network, t, nt: Notation, *, labels: bool) -> str:
