@@ -220,3 +220,23 @@ def test_impossible_domain_is_a_family_error():
     with pytest.raises(FamilyError) as exc:
         fam.sample(np.random.default_rng(0), domain)
     assert "no fair instance" in str(exc.value)
+
+
+def _regression_question():
+
+    from qgen.families import get
+    from qgen.notation import PROFILES
+
+    fam = get("mlp-backprop")
+    domain = dom.merge(fam.default_domain, {"output_activation": ["linear"], "loss": ["squared_error"]}, "domain")
+    return fam.build(fam.sample(np.random.default_rng(11), domain), PROFILES["separate-bias"], 4)
+
+
+def test_linear_output_has_no_class_part():
+    assert "class" not in {p.id for p in _regression_question().parts}
+
+
+def test_linear_output_is_stated_as_regression():
+    from qgen.render.exam import question_body
+
+    assert "regression problem" in question_body(_regression_question(), key=False)
