@@ -19,7 +19,7 @@ Fraction(12, 1)
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from qgen.expr import Const, Div, Prod, Ref, Sub, Sum
 from qgen.nn import functions as fn
@@ -88,109 +88,138 @@ def _sym_of(key: str, depth: int) -> Sym:
 
 def build(net: Network) -> Trace:
     """The Trace of a network: see the module docstring for what it holds."""
-    t = Trace()
-    depth = len(net.layers)
-    widths = net.widths
-    several = len(net.data) > 1
+    b = _Builder(net)
+    b.parameters()
+    for n in range(1, len(net.data) + 1):
+        p = n if b.several else None
+        b.point(p)
+        b.forward(p)
+        b.backward(p)
+    b.objective()
+    b.step()
+    return b.t
 
-    for l, layer in enumerate(net.layers, start=1):
-        for i in range(1, layer.n_out + 1):
-            for j in range(1, layer.n_in + 1):
-                t.given(w_key(l, i, j), Sym("W", l, (i, j)), layer.W[i - 1][j - 1])
-            t.given(w_key(l, i, 0), Sym("b", l, (i,)), layer.b[i - 1])
-    t.given("lr", Sym("lr"), net.learning_rate)
 
-    def sym(key: str) -> Sym:
-        return _sym_of(key, depth)
+class _Builder:
+    """Adds a network's quantities to a Trace, stage by stage."""
 
-    def put(key: str, formula) -> None:
-        t.add(key, sym(key), formula)
+    def __init__(self, net: Network):
+        self.net = net
+        self.t = Trace()
+        self.depth = len(net.layers)
+        self.several = len(net.data) > 1
+        self.point_grads: dict[str, list[str]] = {}  # dJ_d… -> the per-point gradients it averages
 
-    point_grads: dict[str, list[str]] = {}
-    for n, point in enumerate(net.data, start=1):
-        p = n if several else None
-        for j, v in enumerate(point.x, start=1):
-            t.given(x_key(j, p), Sym("x", None, (j,), p), v)
-        for k, v in enumerate(point.y, start=1):
-            t.given(y_key(k, p), Sym("y", None, (k,), p), v)
+    def sym(self, key: str) -> Sym:
+        return _sym_of(key, self.depth)
 
-        # forward
-        for l, layer in enumerate(net.layers, start=1):
+    def a(self, layer: int, i: int, p: int | None) -> str:
+        return a_key(layer, i, self.depth, p)
+
+    def parameters(self) -> None:
+        for l, layer in enumerate(self.net.layers, start=1):
             for i in range(1, layer.n_out + 1):
-                terms = [Prod((Ref(w_key(l, i, j)), Ref(a_key(l - 1, j, depth, p)))) for j in range(1, layer.n_in + 1)]
-                put(z_key(l, i, p), Sum((Ref(w_key(l, i, 0)), *terms)))
-                put(a_key(l, i, depth, p), fn.activation(layer.activation, Ref(z_key(l, i, p)), layer.slope))
-        loss_key = _at("loss", p)
-        out_terms = [fn.loss_term(net.loss, Ref(y_key(k, p)), Ref(a_key(depth, k, depth, p))) for k in range(1, widths[-1] + 1)]
-        t.add(loss_key, Sym("loss", point=p), out_terms[0] if len(out_terms) == 1 else Sum(tuple(out_terms)), "loss")
+                for j in range(1, layer.n_in + 1):
+                    self.t.given(w_key(l, i, j), Sym("W", l, (i, j)), layer.W[i - 1][j - 1])
+                self.t.given(w_key(l, i, 0), Sym("b", l, (i,)), layer.b[i - 1])
+        self.t.given("lr", Sym("lr"), self.net.learning_rate)
 
-        # backward: local factors, then deltas as products of factors
-        numerator = Sym("loss", point=p) if several else Sym("objective")
-        last = net.layers[-1]
-        for k in range(1, last.n_out + 1):
-            yhat = a_key(depth, k, depth, p)
-            dl = _at(f"dl_dyhat[{k}]", p)
-            t.add(dl, Sym("d", of=Sym("loss", point=p), wrt=sym(yhat)),
-                  fn.loss_derivative(net.loss, Ref(y_key(k, p)), Ref(yhat)), "factor")
-            _activation_factor(t, last, a_key(depth, k, depth, p), z_key(depth, k, p), sym)
-            t.add(_at(f"dl_dz{depth}[{k}]", p), Sym("d", of=numerator, wrt=sym(z_key(depth, k, p))),
-                  Prod((Ref(dl), Ref(factor_key(yhat, z_key(depth, k, p))))), "delta", inline=True)
-        for l in range(depth, 0, -1):
-            layer = net.layers[l - 1]
+    def point(self, p: int | None) -> None:
+        data = self.net.data[(p or 1) - 1]
+        for j, v in enumerate(data.x, start=1):
+            self.t.given(x_key(j, p), Sym("x", None, (j,), p), v)
+        for k, v in enumerate(data.y, start=1):
+            self.t.given(y_key(k, p), Sym("y", None, (k,), p), v)
+
+    def forward(self, p: int | None) -> None:
+        """z = b + Σ W·a and a = g(z) for every unit, then the loss of this point."""
+        for l, layer in enumerate(self.net.layers, start=1):
             for i in range(1, layer.n_out + 1):
+                terms = [Prod((Ref(w_key(l, i, j)), Ref(self.a(l - 1, j, p)))) for j in range(1, layer.n_in + 1)]
                 z = z_key(l, i, p)
-                delta = Ref(_at(f"dl_dz{l}[{i}]", p))
-                for j in range(0, layer.n_in + 1):
-                    w = w_key(l, i, j)
-                    local = factor_key(z, w)
-                    t.add(local, Sym("d", of=sym(z), wrt=t.quantity(w).sym),
-                          Const(Fraction(1)) if j == 0 else Ref(a_key(l - 1, j, depth, p)), "factor")
-                    g = _at(f"dl_d{w}", p) if several else grad_key(l, i, j)
-                    t.add(g, Sym("d", of=numerator, wrt=t.quantity(w).sym), Prod((delta, Ref(local))), "grad")
-                    point_grads.setdefault(grad_key(l, i, j), []).append(g)
-            if l == 1:
-                continue
-            below = net.layers[l - 2]
-            for j in range(1, layer.n_in + 1):
-                a = a_key(l - 1, j, depth, p)
-                terms = []
-                for i in range(1, layer.n_out + 1):
-                    local = factor_key(z_key(l, i, p), a)
-                    t.add(local, Sym("d", of=sym(z_key(l, i, p)), wrt=sym(a)), Ref(w_key(l, i, j)), "factor")
-                    terms.append(Prod((Ref(_at(f"dl_dz{l}[{i}]", p)), Ref(local))))
-                da = _at(f"dl_da{l - 1}[{j}]", p)
-                t.add(da, Sym("d", of=numerator, wrt=sym(a)), terms[0] if len(terms) == 1 else Sum(tuple(terms)),
-                      "delta", inline=True)
-                _activation_factor(t, below, a, z_key(l - 1, j, p), sym)
-                t.add(_at(f"dl_dz{l - 1}[{j}]", p), Sym("d", of=numerator, wrt=sym(z_key(l - 1, j, p))),
-                      Prod((Ref(da), Ref(factor_key(a, z_key(l - 1, j, p))))), "delta", inline=True)
+                self.t.add(z, self.sym(z), Sum((Ref(w_key(l, i, 0)), *terms)))
+                self.t.add(self.a(l, i, p), self.sym(self.a(l, i, p)),
+                           fn.activation(layer.activation, Ref(z), layer.slope))
+        outputs = range(1, self.net.widths[-1] + 1)
+        terms = [fn.loss_term(self.net.loss, Ref(y_key(k, p)), Ref(self.a(self.depth, k, p))) for k in outputs]
+        self.t.add(_at("loss", p), Sym("loss", point=p), terms[0] if len(terms) == 1 else Sum(tuple(terms)), "loss")
 
-    # the objective and its gradient over the data set
-    losses = [Ref(_at("loss", n if several else None)) for n in range(1, len(net.data) + 1)]
-    total = losses[0] if len(losses) == 1 else Sum(tuple(losses))
-    mean = several and net.reduction == "mean"
-    t.add("J", Sym("objective"), Div(total, Const(Fraction(len(losses)))) if mean else total, "loss")
-    if several:
-        for g, parts in point_grads.items():
-            refs = Sum(tuple(Ref(k) for k in parts))
-            w = g.removeprefix("dJ_d")
-            t.add(g, Sym("d", of=Sym("objective"), wrt=t.quantity(w).sym),
-                  Div(refs, Const(Fraction(len(parts)))) if mean else refs, "grad")
+    def backward(self, p: int | None) -> None:
+        """Local factors of the chain rule, and deltas (inline) as sums of products of them."""
+        numerator = Sym("loss", point=p) if self.several else Sym("objective")
+        last = self.net.layers[-1]
+        for k in range(1, last.n_out + 1):
+            yhat, z = self.a(self.depth, k, p), z_key(self.depth, k, p)
+            dl = _at(f"dl_dyhat[{k}]", p)
+            self.t.add(dl, Sym("d", of=Sym("loss", point=p), wrt=self.sym(yhat)),
+                       fn.loss_derivative(self.net.loss, Ref(y_key(k, p)), Ref(yhat)), "factor")
+            self._activation_factor(last, yhat, z)
+            self._delta(_at(f"dl_dz{self.depth}[{k}]", p), numerator, z, Prod((Ref(dl), Ref(factor_key(yhat, z)))))
+        for l in range(self.depth, 0, -1):
+            self._weight_gradients(l, p, numerator)
+            if l > 1:
+                self._backpropagate(l, p, numerator)
 
-    # one gradient-descent step
-    for l, layer in enumerate(net.layers, start=1):
+    def _weight_gradients(self, l: int, p: int | None, numerator: Sym) -> None:
+        layer = self.net.layers[l - 1]
         for i in range(1, layer.n_out + 1):
+            z = z_key(l, i, p)
             for j in range(0, layer.n_in + 1):
                 w = w_key(l, i, j)
-                t.add(f"{w}_new", Sym("new", of=t.quantity(w).sym),
-                      Sub(Ref(w), Prod((Ref("lr"), Ref(grad_key(l, i, j))))), "update")
-    return t
+                local = factor_key(z, w)
+                self.t.add(local, Sym("d", of=self.sym(z), wrt=self.t.quantity(w).sym),
+                           Const(Fraction(1)) if j == 0 else Ref(self.a(l - 1, j, p)), "factor")
+                g = _at(f"dl_d{w}", p) if self.several else grad_key(l, i, j)
+                self.t.add(g, Sym("d", of=numerator, wrt=self.t.quantity(w).sym),
+                           Prod((Ref(_at(f"dl_dz{l}[{i}]", p)), Ref(local))), "grad")
+                self.point_grads.setdefault(grad_key(l, i, j), []).append(g)
 
+    def _backpropagate(self, l: int, p: int | None, numerator: Sym) -> None:
+        """From the deltas of layer l to those of layer l − 1."""
+        layer, below = self.net.layers[l - 1], self.net.layers[l - 2]
+        for j in range(1, layer.n_in + 1):
+            a = self.a(l - 1, j, p)
+            terms = []
+            for i in range(1, layer.n_out + 1):
+                local = factor_key(z_key(l, i, p), a)
+                self.t.add(local, Sym("d", of=self.sym(z_key(l, i, p)), wrt=self.sym(a)), Ref(w_key(l, i, j)), "factor")
+                terms.append(Prod((Ref(_at(f"dl_dz{l}[{i}]", p)), Ref(local))))
+            da = _at(f"dl_da{l - 1}[{j}]", p)
+            self._delta(da, numerator, a, terms[0] if len(terms) == 1 else Sum(tuple(terms)))
+            z = z_key(l - 1, j, p)
+            self._activation_factor(below, a, z)
+            self._delta(_at(f"dl_dz{l - 1}[{j}]", p), numerator, z, Prod((Ref(da), Ref(factor_key(a, z)))))
 
-def _activation_factor(t: Trace, layer: Layer, a: str, z: str, sym: Callable[[str], Sym]) -> None:
-    """The factor da/dz of one unit."""
-    t.add(factor_key(a, z), Sym("d", of=sym(a), wrt=sym(z)),
-          fn.activation_derivative(layer.activation, Ref(z), Ref(a), layer.slope), "factor")
+    def _delta(self, key: str, numerator: Sym, wrt: str, formula) -> None:
+        self.t.add(key, Sym("d", of=numerator, wrt=self.sym(wrt)), formula, "delta", inline=True)
+
+    def _activation_factor(self, layer: Layer, a: str, z: str) -> None:
+        """The factor da/dz of one unit."""
+        self.t.add(factor_key(a, z), Sym("d", of=self.sym(a), wrt=self.sym(z)),
+                   fn.activation_derivative(layer.activation, Ref(z), Ref(a), layer.slope), "factor")
+
+    def objective(self) -> None:
+        """J over the data set (the loss itself for one point) and, for several points, its gradients."""
+        n = len(self.net.data)
+        losses = [Ref(_at("loss", k if self.several else None)) for k in range(1, n + 1)]
+        total = losses[0] if n == 1 else Sum(tuple(losses))
+        mean = self.several and self.net.reduction == "mean"
+        self.t.add("J", Sym("objective"), Div(total, Const(Fraction(n))) if mean else total, "loss")
+        if self.several:
+            for g, per_point in self.point_grads.items():
+                refs = Sum(tuple(Ref(k) for k in per_point))
+                w = g.removeprefix("dJ_d")
+                self.t.add(g, Sym("d", of=Sym("objective"), wrt=self.t.quantity(w).sym),
+                           Div(refs, Const(Fraction(n))) if mean else refs, "grad")
+
+    def step(self) -> None:
+        """Every parameter after one gradient-descent step."""
+        for l, layer in enumerate(self.net.layers, start=1):
+            for i in range(1, layer.n_out + 1):
+                for j in range(0, layer.n_in + 1):
+                    w = w_key(l, i, j)
+                    self.t.add(f"{w}_new", Sym("new", of=self.t.quantity(w).sym),
+                               Sub(Ref(w), Prod((Ref("lr"), Ref(grad_key(l, i, j))))), "update")
 
 
 def solution(net: Network, t: Trace) -> dict[str, Any]:
