@@ -110,7 +110,7 @@ class MlpBackprop:
                               f"(got widths {net.widths} and {len(net.data)} data points)")
         t = dense.build(net)
         nt = notation.for_network(net.widths)
-        asked = _asked(params.get("asked") or ["W2[1,1]", "W1[1,1]"], t, len(net.layers))
+        asked = _asked(params.get("asked") or [f"W{len(net.layers)}[1,1]", "W1[1,1]"], t)
         concept = params.get("concept", "compare-regression")
         if concept not in concepts.MLP:
             raise BankError(f"params.concept: {concept!r} is not one of {', '.join(concepts.MLP)}")
@@ -149,13 +149,14 @@ _FLOAT_ACTIVATIONS = {
 }
 
 
-def _asked(keys: Any, t, depth: int) -> list[str]:
+def _asked(keys: Any, t) -> list[str]:
+    """The asked weights, validated, last layer first (the order the documents ask them in)."""
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise BankError("params.asked: expected a list of weight keys like ['W2[1,1]', 'W1[1,2]']")
     if len(set(keys)) != len(keys):
         raise BankError(f"params.asked: {keys} names a weight twice; ask about two different weights")
     for k in keys:
-        if k not in t or t.quantity(k).role != "given" or k in ("lr",) or not k.startswith(("W", "b")):
+        if not k.startswith(("W", "b")) or k not in t or t.quantity(k).role != "given":
             raise BankError(f"params.asked: {k!r} is not a weight or bias of this network (write W2[1,1] or b1[2])")
     return sorted(keys, key=lambda k: -int(k[1:k.index("[")]))
 
