@@ -19,7 +19,8 @@ from qgen.notation import Notation
 from qgen.numeric import Value
 from qgen.trace import Trace
 
-KINDS = ("number", "vector", "matrix", "shape", "integer", "label", "text")
+# expression: a formula, answer = sympy-parsable text such as "2*(a2 - y)*a1" (symbols named in the part)
+KINDS = ("number", "vector", "matrix", "shape", "integer", "label", "expression", "text")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Part:
     model_answer: str = ""  # LaTeX text, for text parts
     box_cm: float = 1.6
     figure: str = ""  # TikZ shown with the answer in the key
+    accept: tuple[Any, ...] = ()  # other answers worth full credit (e.g. from a statement's rounded values)
 
     @property
     def manual(self) -> bool:
@@ -53,6 +55,8 @@ class Part:
             out["keys"] = list(self.keys)
         if self.kind in ("number", "vector", "matrix"):
             out["places"] = self.places
+        if self.accept:
+            out["accept"] = list(self.accept)
         if self.manual:
             out["model_answer"] = self.model_answer
         return out

@@ -302,3 +302,6 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
     parts.append(Part(id="concept", prompt=prompt, kind="text", points=3, answer="", answer_tex="",
                       section="Concepts", box_cm=5, model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric))
     return parts
+
+
+FAMILY = MlpBackprop()
