@@ -57,9 +57,9 @@ class Trace:
         self._env: dict[str, Value] = {}
 
     # -- building ------------------------------------------------------------------------
-    def given(self, key: str, sym: Sym, value: object) -> Value:
-        """Add a quantity whose value is stated in the question."""
-        return self._put(Quantity(key, sym, None, numeric.lift(value), "given"))
+    def given(self, key: str, sym: Sym, value: object, role: str = "given") -> Value:
+        """Add a quantity with a known value and no formula (stated in the question, or computed outside)."""
+        return self._put(Quantity(key, sym, None, numeric.lift(value), role))
 
     def add(self, key: str, sym: Sym, formula: Expr, role: str = "forward", *, inline: bool = False) -> Value:
         """Add a quantity computed by `formula` from quantities already in the Trace."""

@@ -70,7 +70,7 @@ class Question:
     title: str
     params: dict[str, Any]
     trace: Trace
-    notation: Notation
+    notation: Notation  # what writes the Trace's symbols: a profile, or a family's own printer (.name, .symbol)
     parts: list[Part]
     template: str
     context: dict[str, Any] = field(default_factory=dict)
