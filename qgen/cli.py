@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from qgen import __version__, families
+from qgen import __version__, families, numeric
 from qgen.bank import load_bank, load_params
 from qgen.errors import QgenError
 from qgen.generate import question_record
@@ -68,15 +68,24 @@ def solve(family: str, seed: int | None, params_file: Path | None, notation: str
     width = max(len(p.id) for p in q.parts)
     for p in q.parts:
         answer = _plain_answer(p)
-        click.echo(f"  {p.id:<{width}}  {p.kind:<7}  {answer}")
+        click.echo(f"  {p.id:<{width}}  {p.kind:<10}  {answer}")
 
 
 def _plain_answer(part) -> str:
+    """A part's answer as plain text for the terminal."""
     if part.kind == "text":
         return "(graded by hand; model answer in the key)"
     if part.kind == "shape":
         return f"{part.answer[0]} x {part.answer[1]}"
-    return part.answer_tex.replace(r"\begin{bmatrix} ", "[").replace(r" \end{bmatrix}", "]").replace(r" \\ ", ", ")
+    if part.kind in ("number", "vector", "matrix"):
+        return _plain_number(part.answer, part.places)
+    return str(part.answer)
+
+
+def _plain_number(value, places: int) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_plain_number(v, places) for v in value) + "]"
+    return numeric.decimal_str(numeric.exact(value), places)
 
 
 @main.command()

@@ -3,14 +3,19 @@
 Every Trace node carries a notation-free `Sym` (what it is: the pre-activation of unit 2 of
 layer 1, the derivative of the loss by ŷ). A `Notation` turns a Sym into LaTeX in a course's
 own convention: seed 000 writes α¹₂ and W²₁₁ with the bias in row 0 and Wᵀx (`bias-row`),
-seed 001 writes a₂ and W₂,₁,₁ with the bias in column 0 and W·x (`bias-column`), and the
-common textbook form keeps W and b apart (`separate-bias`).
+seed 001 writes a₂ and W₂,₁,₁ with the bias in column 0 and W·x (`bias-column`), the
+common textbook form keeps W and b apart (`separate-bias`), seed 002 numbers every parameter
+of θ = (w₀, …, w₄) and writes a data point's quantities as functions of it, z(x₁), L(x₁, y₁)
+(`theta`), and seed 004 writes one unit per layer as w₁, b₁, z₁, a₁ (`scalar-layers`).
 
 >>> bias_row = PROFILES["bias-row"]
 >>> bias_row.symbol(Sym("W", layer=1, index=(1, 2)))
 'W^{1}_{21}'
 >>> PROFILES["bias-column"].symbol(Sym("W", layer=1, index=(1, 2)))
 'W_{1,1,2}'
+>>> theta = PROFILES["theta"].for_network([2, 1, 1])
+>>> theta.symbol(Sym("b", layer=2, index=(1,))), theta.symbol(Sym("z", layer=1, index=(1,), point=2))
+('w_{4}', 'z(x_{2})')
 """
 
 from __future__ import annotations
@@ -40,10 +45,22 @@ class Sym:
 
 @dataclass(frozen=True)
 class Notation:
-    """A course's way of writing a dense network; see PROFILES."""
+    """A course's way of writing a dense network; see PROFILES.
+
+    bias: row (Wᵀx, bias in row 0), column (W·x, bias in column 0), separate (W and b) or flat
+    (every parameter is `weight` with one number, through the network layer by layer, each
+    unit's input weights then its bias: seed 002's z = w₀x[0] + w₁x[1] + w₂, ŷ = w₃h + w₄).
+    lone_index: write a unit's, feature's or weight's index even when its layer has only one
+    (False: z, h, w₁, b₁ for a 1-1-1 network; needs `for_network`).
+    point_style: how a quantity of data point p is marked: super, x^{(p)}; or argument, the
+    data as x_p, y_p and what is computed from them as functions, z(x_p), L(x_p, y_p).
+    input_index: a feature as x_{j} (sub) or x[j] (bracket).
+    delta: when set (e.g. δ), the derivative of the loss by a hidden unit's pre-activation is
+    δ named by the unit's activation (seed 002's δ_h = ∂L/∂z) and by the output δ_ŷ.
+    """
 
     name: str
-    bias: str  # row | column | separate
+    bias: str  # row | column | separate | flat
     pre: str  # letter of a hidden pre-activation
     post: str  # letter of a hidden activation
     out_pre: str  # letter of the output pre-activation
@@ -59,12 +76,17 @@ class Notation:
     objective: str = "J"
     input: str = "x"
     target: str = "y"
+    lone_index: bool = True
+    point_style: str = "super"  # super | argument
+    input_index: str = "sub"  # sub | bracket
+    delta: str = ""
     layers: int = field(default=2, compare=False)  # weight layers of the network being written
     out_width: int = field(default=1, compare=False)  # outputs of that network (1 drops ŷ's index)
+    widths: tuple[int, ...] = field(default=(), compare=False)  # its widths, input first
 
     def for_network(self, widths: list[int]) -> "Notation":
         """The same profile, told the widths of the network it writes (input first)."""
-        return replace(self, layers=len(widths) - 1, out_width=widths[-1])
+        return replace(self, layers=len(widths) - 1, out_width=widths[-1], widths=tuple(widths))
 
     # -- symbols -------------------------------------------------------------------------
     def unit(self, i: int) -> int:
@@ -73,7 +95,11 @@ class Notation:
 
     def feature(self, j: int) -> int:
         """The printed index of input feature j: folded-bias notations keep 0 for the bias."""
-        return j if self.bias != "separate" else self.unit(j)
+        return j if self.bias in ("row", "column") else self.unit(j)
+
+    def _lone(self, layer: int) -> bool:
+        """Whether a layer's single unit (layer 0: the single input) is written without an index."""
+        return not self.lone_index and layer < len(self.widths) and self.widths[layer] == 1
 
     def _mark(self, letter: str, layer: int, sub: str | None = None) -> str:
         if self.layer_style == "sub":
@@ -92,29 +118,85 @@ class Notation:
 
     def _neuron(self, kind: str, layer: int, i: int | None) -> str:
         letter, marked = self._letter(kind, layer)
-        sub = None if i is None else str(self.unit(i))
+        sub = None if i is None or self._lone(layer) else str(self.unit(i))
         if marked:
             return self._mark(letter, layer, sub)
         return letter if sub is None else f"{letter}_{{{sub}}}"
 
     def symbol(self, s: Sym) -> str:
         """LaTeX (math mode, no $) for the quantity `s`."""
-        text = self._symbol(s)
-        if s.point is not None:
-            text = f"{{{text}}}^{{({s.point})}}"
-        return text
+        if s.point is None:
+            return self._symbol(s)
+        if self.point_style == "super":
+            return f"{{{self._symbol(s)}}}^{{({s.point})}}"
+        if s.name == "x":
+            return self._feature(s.index[0], s.point)
+        if s.name == "y":
+            return self.point_target(s.point) if self.out_width == 1 else self._indexed(
+                f"{self.target}_{{{s.point}}}", self.unit(s.index[0]))
+        return f"{self._symbol(s)}{self._arguments(s)}"
+
+    def _arguments(self, s: Sym) -> str:
+        """(x_p) for what a network computes from point p, (x_p, y_p) for its loss (argument style)."""
+        if s.name == "loss":
+            return f"({self.point_input(s.point)}, {self.point_target(s.point)})"
+        return f"({self.point_input(s.point)})"
+
+    def point_input(self, p: int) -> str:
+        """The input vector of data point p: x_{p} (argument style) or \\boldsymbol{x}^{(p)}."""
+        if self.point_style == "argument":
+            return f"{self.input}_{{{p}}}"
+        return rf"\boldsymbol{{{self.input}}}^{{({p})}}"
+
+    def point_target(self, p: int) -> str:
+        """The target of data point p: y_{p} or y^{(p)} (bold when the network has several outputs)."""
+        if self.point_style == "argument":
+            return f"{self.target}_{{{p}}}"
+        y = self.target if self.out_width == 1 else rf"\boldsymbol{{{self.target}}}"
+        return f"{y}^{{({p})}}"
+
+    def _indexed(self, base: str, idx: int) -> str:
+        if self.input_index == "bracket":
+            return f"{base}[{idx}]"
+        return f"{base}_{{{idx}}}" if "_" not in base else f"{base[:-1]},{idx}}}"
+
+    def _feature(self, j: int, point: int | None = None) -> str:
+        """Input feature j (of point p): x_{1}, x[0], x_{2}[0], or x alone for a single input."""
+        base = self.input if point is None else f"{self.input}_{{{point}}}"
+        return base if self._lone(0) else self._indexed(base, self.feature(j))
+
+    def _delta(self, s: Sym) -> str | None:
+        """δ_h or δ_ŷ for a derivative of the loss, when this notation names them (see `delta`)."""
+        wrt = s.wrt
+        if not self.delta or s.of.name not in ("loss", "objective") or wrt.name not in ("z", "a"):
+            return None
+        output = wrt.layer == self.layers
+        if (wrt.name == "z") == output:  # δ_h is by a hidden z; δ_ŷ by the output itself
+            return None
+        i = None if output and self.out_width == 1 else wrt.index[0]
+        text = f"{self.delta}_{{{self._neuron('a', wrt.layer, i)}}}"
+        p = s.of.point
+        if p is None:
+            return text
+        if self.point_style == "argument":
+            return text + self._arguments(s.of)
+        return f"{{{text}}}^{{({p})}}"
 
     def _symbol(self, s: Sym) -> str:
         n = s.name
         if n == "d":
+            delta = self._delta(s)
+            if delta is not None:
+                return delta
             return rf"\frac{{{self.d} {self.symbol(s.of)}}}{{{self.d} {self.symbol(s.wrt)}}}"
-        if n == "new":
-            return f"{{{self.symbol(s.of)}}}'"
+        if n == "new":  # {}: TeX takes {{\hat{y}}^{(1)}} for the accent atom itself, and ' would be a 2nd superscript
+            lead = "{}" if s.of.point is not None and self.point_style == "super" else ""
+            return f"{{{lead}{self.symbol(s.of)}}}'"
         simple = {"lr": self.lr, "loss": self.loss, "objective": self.objective}
         if n in simple:
             return simple[n]
         if n == "x":
-            return f"{self.input}_{{{self.feature(s.index[0])}}}"
+            return self._feature(s.index[0])
         if n == "y":
             return self.target if self.out_width == 1 else f"{self.target}_{{{self.unit(s.index[0])}}}"
         if n in ("W", "b"):
@@ -125,15 +207,32 @@ class Notation:
         raise ValueError(f"no symbol for {s!r}")
 
     def _parameter(self, s: Sym) -> str:
+        if self.bias == "flat":
+            return f"{self.weight}_{{{self.flat_index(s) + self.index_base}}}"
         i = self.unit(s.index[0])
         j = 0 if s.name == "b" else self.feature(s.index[1])
+        if self.bias == "separate" and not self.lone_index:
+            i = "" if self._lone(s.layer) else i
+            j = "" if s.name == "W" and self._lone(s.layer - 1) else j
         if self.bias == "row":
             return f"{self.weight}^{{{s.layer}}}_{{{j}{i}}}"
         if self.bias == "column":
             return f"{self.weight}_{{{s.layer},{i},{j}}}"
         if s.name == "b":
-            return self._mark(self.bias_letter, s.layer, str(i))
-        return self._mark(self.weight, s.layer, f"{i}{j}")
+            return self._mark(self.bias_letter, s.layer, str(i) or None)
+        return self._mark(self.weight, s.layer, f"{i}{j}" or None)
+
+    def flat_index(self, s: Sym) -> int:
+        """Position (from 0) of a weight or bias in θ: layer by layer, each unit's input weights then its bias.
+
+        >>> PROFILES["theta"].for_network([2, 1, 1]).flat_index(Sym("W", layer=2, index=(1, 1)))
+        3
+        """
+        if len(self.widths) <= s.layer:
+            raise ValueError("numbering the parameters needs the network's widths (Notation.for_network)")
+        before = sum(self.widths[k] * (self.widths[k - 1] + 1) for k in range(1, s.layer))
+        n_in = self.widths[s.layer - 1]
+        return before + (s.index[0] - 1) * (n_in + 1) + (n_in if s.name == "b" else s.index[1] - 1)
 
     # -- matrices as the exam shows them ------------------------------------------------
     def matrix_symbol(self, layer: int) -> str:
@@ -148,7 +247,7 @@ class Notation:
         """Shape of the matrix this notation writes for a layer with the given widths."""
         if self.bias == "row":
             return (n_in + 1, n_out)
-        if self.bias == "column":
+        if self.bias in ("column", "flat"):
             return (n_out, n_in + 1)
         return (n_out, n_in)
 
@@ -158,10 +257,14 @@ class Notation:
             return [list(b)] + [list(col) for col in zip(*W)]
         if self.bias == "column":
             return [[bi] + list(row) for bi, row in zip(b, W)]
+        if self.bias == "flat":  # read row by row, the layer's parameters in θ's order
+            return [list(row) + [bi] for bi, row in zip(b, W)]
         return [list(row) for row in W]
 
     def forward_rule(self, layer: int) -> str:
         """How the exam states the affine map of a layer, e.g. α^{1} = (W^{1})^T [1; x]."""
+        if self.bias == "flat":
+            return r",\quad ".join(self._unit_rule(layer, i) for i in range(1, self.widths[layer] + 1))
         w = self.matrix_symbol(layer)
         prev = rf"\boldsymbol{{{self.input}}}" if layer == 1 else self.vector_symbol("a", layer - 1)
         pre = self.vector_symbol("z", layer)
@@ -170,6 +273,14 @@ class Notation:
         if self.bias == "column":
             return rf"{pre} = {w} \begin{{bmatrix}} 1 \\ {prev} \end{{bmatrix}}"
         return rf"{pre} = {w}\,{prev} + {self.bias_symbol(layer)}"
+
+    def _unit_rule(self, layer: int, i: int) -> str:
+        """One unit's weighted sum, weights first and bias last: z = w_{0} x[0] + w_{1} x[1] + w_{2}."""
+        n_in = self.widths[layer - 1]
+        inputs = [self._feature(j) if layer == 1 else self._neuron("a", layer - 1, j) for j in range(1, n_in + 1)]
+        terms = [f"{self.symbol(Sym('W', layer, (i, j)))} {a}" for j, a in enumerate(inputs, start=1)]
+        pre = self._neuron("z", layer, None if layer == self.layers and self.out_width == 1 else i)
+        return f"{pre} = " + " + ".join(terms + [self.symbol(Sym("b", layer, (i,)))])
 
     def vector_symbol(self, kind: str, layer: int) -> str:
         """The symbol of a whole layer's pre-activations ('z') or activations ('a'), in bold."""
@@ -189,9 +300,21 @@ PROFILES: dict[str, Notation] = {
         name="separate-bias", bias="separate", pre="z", post="a", out_pre="z", out_post=r"\hat{y}",
         layer_style="paren", hidden_layer_marks="always", lr=r"\eta", d=r"\partial", objective="J",
     ),
+    "theta": Notation(
+        name="theta", bias="flat", pre="z", post="h", out_pre="z", out_post=r"\hat{y}", weight="w",
+        layer_style="paren", hidden_layer_marks="deep", index_base=0, lr=r"\eta", d=r"\partial", loss="L",
+        objective="L(D)", lone_index=False, point_style="argument", input_index="bracket", delta=r"\delta",
+    ),
+    "scalar-layers": Notation(
+        name="scalar-layers", bias="separate", pre="z", post="a", out_pre="z", out_post="a", weight="w",
+        layer_style="sub", hidden_layer_marks="always", lr=r"\alpha", d=r"\partial", loss="L", objective="L",
+        lone_index=False,
+    ),
 }
 
-_OVERRIDABLE = {f.name for f in fields(Notation)} - {"name", "bias", "layers"}
+_OVERRIDABLE = {f.name for f in fields(Notation)} - {"name", "bias", "layers", "out_width", "widths"}
+_CHOICES = {"layer_style": ("super", "sub", "paren"), "hidden_layer_marks": ("always", "deep"),
+            "point_style": ("super", "argument"), "input_index": ("sub", "bracket")}
 
 
 def resolve(spec: str | Mapping[str, Any] | None, *, where: str = "notation") -> Notation:
@@ -212,6 +335,10 @@ def resolve(spec: str | Mapping[str, Any] | None, *, where: str = "notation") ->
     if "index_base" in overrides and overrides["index_base"] not in (0, 1):
         raise BankError(f"{where}.index_base: must be 0 or 1, got {overrides['index_base']!r}")
     for key, value in overrides.items():
-        if key != "index_base" and not isinstance(value, str):
+        if key == "lone_index" and not isinstance(value, bool):
+            raise BankError(f"{where}.lone_index: expected true or false, got {value!r}")
+        if key not in ("index_base", "lone_index") and not isinstance(value, str):
             raise BankError(f"{where}.{key}: expected LaTeX text, got {value!r}")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise BankError(f"{where}.{key}: {value!r} is not one of {', '.join(_CHOICES[key])}")
     return replace(PROFILES[name], **overrides)
