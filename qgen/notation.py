@@ -263,8 +263,9 @@ class Notation:
 
     def forward_rule(self, layer: int) -> str:
         """How the exam states the affine map of a layer, e.g. α^{1} = (W^{1})^T [1; x]."""
-        if self.bias == "flat":
-            return r",\quad ".join(self._unit_rule(layer, i) for i in range(1, self.widths[layer] + 1))
+        if self.bias == "flat":  # one sum per unit, stacked when there are several
+            rules = [self._unit_rule(layer, i) for i in range(1, self.widths[layer] + 1)]
+            return rules[0] if len(rules) == 1 else r"\begin{gathered} " + r" \\ ".join(rules) + r" \end{gathered}"
         w = self.matrix_symbol(layer)
         prev = rf"\boldsymbol{{{self.input}}}" if layer == 1 else self.vector_symbol("a", layer - 1)
         pre = self.vector_symbol("z", layer)

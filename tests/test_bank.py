@@ -35,7 +35,8 @@ def test_defaults_fill_in_notation_and_precision(tmp_path):
 
 def test_pin_file_brings_its_notation():
     bank = load_bank(BANKS / "seeds.yaml")
-    assert [q.notation.name for q in bank.questions] == ["bias-row", "bias-column"]
+    by_title = {q.title.split(":")[0]: q.notation.name for q in bank.questions}
+    assert (by_title["Seed 000"], by_title["Seed 001 §3"]) == ("bias-row", "bias-column")
 
 
 def test_yaml_syntax_error_names_line(tmp_path):

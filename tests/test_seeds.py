@@ -46,21 +46,21 @@ NUMBERS = [
     ("seed-000.yaml", "update.W2[1,1]", "2.0925"),
     ("seed-000.yaml", "update.W1[1,2]", "1.4624"),
     # 001 §3: ReLU hidden layer, sigmoid output, (y − ŷ)², η = 2
-    ("seed-001.yaml", "z1", ("3", "-2")),
-    ("seed-001.yaml", "a1", ("3", "0")),
-    ("seed-001.yaml", "z2", "-5"),
-    ("seed-001.yaml", "yhat", "0.0067"),
-    ("seed-001.yaml", "loss", "0.9867"),
-    ("seed-001.yaml", "factor.dl_dyhat[1]", "-1.9866"),
-    ("seed-001.yaml", "factor.dyhat[1]_dz2[1]", "0.0066"),
-    ("seed-001.yaml", "factor.dz2[1]_dW2[1,1]", "3"),
-    ("seed-001.yaml", "grad.W2[1,1]", "-0.0396"),
-    ("seed-001.yaml", "factor.dz2[1]_da1[1]", "-2"),
-    ("seed-001.yaml", "factor.da1[1]_dz1[1]", "1"),
-    ("seed-001.yaml", "factor.dz1[1]_dW1[1,2]", "5"),
-    ("seed-001.yaml", "grad.W1[1,2]", "0.1321"),
-    ("seed-001.yaml", "update.W2[1,1]", "-1.9208"),
-    ("seed-001.yaml", "update.W1[1,2]", "-1.2641"),
+    ("seed-001-s3.yaml", "z1", ("3", "-2")),
+    ("seed-001-s3.yaml", "a1", ("3", "0")),
+    ("seed-001-s3.yaml", "z2", "-5"),
+    ("seed-001-s3.yaml", "yhat", "0.0067"),
+    ("seed-001-s3.yaml", "loss", "0.9867"),
+    ("seed-001-s3.yaml", "factor.dl_dyhat[1]", "-1.9866"),
+    ("seed-001-s3.yaml", "factor.dyhat[1]_dz2[1]", "0.0066"),
+    ("seed-001-s3.yaml", "factor.dz2[1]_dW2[1,1]", "3"),
+    ("seed-001-s3.yaml", "grad.W2[1,1]", "-0.0396"),
+    ("seed-001-s3.yaml", "factor.dz2[1]_da1[1]", "-2"),
+    ("seed-001-s3.yaml", "factor.da1[1]_dz1[1]", "1"),
+    ("seed-001-s3.yaml", "factor.dz1[1]_dW1[1,2]", "5"),
+    ("seed-001-s3.yaml", "grad.W1[1,2]", "0.1321"),
+    ("seed-001-s3.yaml", "update.W2[1,1]", "-1.9208"),
+    ("seed-001-s3.yaml", "update.W1[1,2]", "-1.2641"),
 ]
 
 # Answers that are not numbers: shapes, class, counts (answer, answer_tex).
@@ -68,13 +68,13 @@ OTHERS = [
     ("seed-000.yaml", "shape.W1", [3, 2], r"3 \times 2"),
     ("seed-000.yaml", "shape.W2", [3, 1], r"3 \times 1"),
     ("seed-000.yaml", "class", "0", "0"),
-    ("seed-001.yaml", "matrices", 2, "2"),
-    ("seed-001.yaml", "shape.W1", [2, 3], r"2 \times 3"),
-    ("seed-001.yaml", "shape.W2", [1, 3], r"1 \times 3"),
-    ("seed-001.yaml", "class", "0", "0"),
-    ("seed-001.yaml", "count.linear1", 6, "6"),
-    ("seed-001.yaml", "count.activation1", 0, "0"),
-    ("seed-001.yaml", "count.total", 9, "9"),
+    ("seed-001-s3.yaml", "matrices", 2, "2"),
+    ("seed-001-s3.yaml", "shape.W1", [2, 3], r"2 \times 3"),
+    ("seed-001-s3.yaml", "shape.W2", [1, 3], r"1 \times 3"),
+    ("seed-001-s3.yaml", "class", "0", "0"),
+    ("seed-001-s3.yaml", "count.linear1", 6, "6"),
+    ("seed-001-s3.yaml", "count.activation1", 0, "0"),
+    ("seed-001-s3.yaml", "count.total", 9, "9"),
 ]
 
 
@@ -127,7 +127,7 @@ def test_seed_000_first_weight_matrix_is_printed_as_in_the_document():
 
 
 def test_seed_001_first_weight_matrix_is_printed_as_in_the_document():
-    q = solve("mlp-backprop", params=load_params(PINS / "seed-001.yaml"))
+    q = solve("mlp-backprop", params=load_params(PINS / "seed-001-s3.yaml"))
     assert q.context["layers"][0]["matrix"] == r"\begin{bmatrix} 2 & 3 & -1 \\ -1 & -3 & 1 \end{bmatrix}"
 
 

@@ -1,0 +1,374 @@
+"""Family `regression-mlp`: the regression network of seed 004, derived and then run.
+
+One input, one sigmoid hidden unit and a linear output, z₁ = w₁x + b₁, a₁ = σ(z₁),
+z₂ = w₂a₁ + b₂, ŷ = a₂ = z₂, with the mean squared error L = (1/n) Σ (y − ŷ)² over n points:
+derive ∂L/∂w₂, ∂L/∂b₂, ∂L/∂w₁, ∂L/∂b₁ for one point by the chain rule (symbolic answers),
+then forward pass, loss, the four gradients and one gradient-descent step with α on 1–3
+points, and why this update is twice the one of the ½-loss. Its worked-line helpers (`forward_lines`,
+`loss_line`, `through`, `formula_line`) serve batch-gd too: both are one hidden layer, linear output.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Any, Mapping
+
+import numpy as np
+
+from qgen import expr as ex
+from qgen import numeric
+from qgen.errors import BankError, FamilyError
+from qgen.expr import Const, Div, Expr, Neg, Pow, Prod, Ref, Sub, Sum
+from qgen.families.base import Part, Question, number_part
+from qgen.families.domain import draw
+from qgen.nn import dense
+from qgen.nn.network import Network
+from qgen.notation import Notation, Sym
+from qgen.trace import Trace
+
+MAX_TRIES = 400
+MAX_POINTS = 5
+SATURATION = 4  # |z₁| beyond which σ′ is nearly 0
+MAX_MISS = 3  # largest |ŷ − y| of a point: keeps the numbers workable by hand
+PARAMETERS = {"w2": "W2[1,1]", "b2": "b2[1]", "w1": "W1[1,1]", "b1": "b1[1]"}  # in the order of backpropagation
+NAMES = {"W1[1,1]": "w1", "b1[1]": "b1", "W2[1,1]": "w2", "b2[1]": "b2", "x[1]": "x", "y[1]": "y",
+         "z1[1]": "z1", "a1[1]": "a1", "z2[1]": "z2", "yhat[1]": "a2"}  # how answers are typed
+
+
+class RegressionMlp:
+    """See the module docstring."""
+
+    name = "regression-mlp"
+    summary = ("Regression network (one sigmoid hidden unit, linear output, MSE): derive the four gradients by "
+               "the chain rule, then forward pass, loss, gradients and one step with alpha on 1-3 points (seed 004).")
+    template = "families/regression-mlp.tex.j2"
+    default_domain: dict[str, Any] = {
+        "points": [1, 2, 3],
+        "x": {"integers": [-2, 3]},
+        "y": [-0.5, 0.2, 0.5, 0.8, 1, 1.5, 2, 2.5],
+        "weights": {"integers": [-2, 2], "exclude": [0]},
+        "biases": {"integers": [-1, 1]},
+        "learning_rate": [0.05, 0.1, 0.5],
+    }
+
+    # -- sampling ------------------------------------------------------------------------
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+        """Draw parameters until the instance is a fair question (see `problems`)."""
+        failures: Counter[str] = Counter()
+        for _ in range(MAX_TRIES):
+            params = self._draw(rng, domain)
+            problems = self.problems(params)
+            if not problems:
+                return params
+            failures.update(problems)
+        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
+        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; "
+                          f"constraints that failed most: {worst}. Widen the domain (x, weights, biases).")
+
+    def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
+        def one(key: str) -> Any:
+            return draw(rng, d[key], f"domain.{key}")
+
+        n = one("points")
+        if not isinstance(n, int) or not 1 <= n <= MAX_POINTS:
+            raise BankError(f"domain.points: regression-mlp takes 1 to {MAX_POINTS} data points, got {n!r}")
+        layers = [{"W": [[one("weights")]], "b": [one("biases")], "activation": "sigmoid"},
+                  {"W": [[one("weights")]], "b": [one("biases")], "activation": "linear"}]
+        data = [{"x": [one("x")], "y": [one("y")]} for _ in range(n)]
+        return {"network": {"layers": layers, "loss": "squared_error", "reduction": "mean", "data": data,
+                            "learning_rate": one("learning_rate")}}
+
+    def problems(self, params: Mapping[str, Any], places: int = 4) -> list[str]:
+        """Names of the fairness constraints an instance breaks (empty: a good question)."""
+        net = _network(params)
+        out: list[str] = []
+        xs = [p.x[0] for p in net.data]
+        if len(set(xs)) < len(xs):
+            out.append("two data points have the same input")
+        (w1,), b1 = net.layers[0].W[0], net.layers[0].b[0]
+        (w2,), b2 = net.layers[1].W[0], net.layers[1].b[0]
+        z = np.array([float(w1 * x + b1) for x in xs])
+        if np.any(np.abs(z) > SATURATION):
+            out.append("saturated sigmoid input")
+        yhat = float(w2) / (1 + np.exp(-z)) + float(b2)
+        if np.any(np.abs(yhat - np.array([float(p.y[0]) for p in net.data])) > MAX_MISS):
+            out.append(f"a prediction misses its target by more than {MAX_MISS}")
+        if out:
+            return out
+        t = dense.build(net)
+        if any(abs(numeric.to_float(t[dense.grad_key(*_place(k))])) < 0.5 * 10 ** -places for k in PARAMETERS.values()):
+            out.append("a gradient is 0 at the precision asked")
+        return out
+
+    # -- building ------------------------------------------------------------------------
+    def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question:
+        """The question for fixed parameters (sampled, or pinned by a bank or --params)."""
+        net = _network(params)
+        t = dense.build(net)
+        nt = notation.for_network(net.widths)
+        one = dense.build(Network(net.layers, net.loss, net.reduction, net.data[:1], net.learning_rate))
+        parts = _derivations(one, nt) + _numbers(net, t, nt, places) + [_half_loss(nt)]
+        return Question(self.name, "Regression network: derivation and one step",
+                        {"network": net.to_mapping()}, t, nt, parts, self.template, _statement(net, nt),
+                        dense.solution(net, t))
+
+
+def _place(key: str) -> tuple[int, int, int]:
+    """(layer, unit, input) of a parameter key for dense.grad_key (input 0: the bias)."""
+    name, _, idx = key.partition("[")
+    index = [int(v) for v in idx.rstrip("]").split(",")]
+    return int(name[1:]), index[0], index[1] if name[0] == "W" else 0
+
+
+def _network(params: Any) -> Network:
+    """The pinned network, checked to be seed 004's shape."""
+    if not isinstance(params, Mapping) or "network" not in params:
+        raise BankError("params: expected a mapping with a 'network' (the canonical network form)")
+    unknown = sorted(set(params) - {"network"})
+    if unknown:
+        raise BankError(f"params: unknown key(s) {', '.join(unknown)}; regression-mlp takes a network")
+    net = Network.from_mapping(params["network"], "params.network")
+    if net.widths != [1, 1, 1]:
+        raise BankError(f"params.network.layers: regression-mlp needs one input, one hidden unit and one output "
+                        f"(W of shape [[w]] in both layers), got widths {net.widths}")
+    if net.layers[0].activation != "sigmoid":
+        raise BankError(f"params.network.layers[0].activation: the hidden unit is a sigmoid, not "
+                        f"{net.layers[0].activation}")
+    if net.layers[1].activation != "linear":
+        raise BankError(f"params.network.layers[1].activation: the output is linear (regression), not "
+                        f"{net.layers[1].activation}")
+    if net.loss != "squared_error" or net.reduction != "mean":
+        raise BankError(f"params.network.loss: regression-mlp uses the mean squared error (loss: squared_error, "
+                        f"reduction: mean), got {net.loss} with reduction {net.reduction}")
+    if len(net.data) > MAX_POINTS:
+        raise BankError(f"params.network.data: at most {MAX_POINTS} data points, got {len(net.data)}")
+    return net
+
+
+def typed(e: Expr) -> str:
+    """A formula as the text a student types, with the NAMES of its quantities (sympy-parsable).
+
+    >>> typed(Prod((Const(numeric.exact(2)), Sub(Ref("yhat[1]"), Ref("y[1]")), Ref("a1[1]"))))
+    '2*(a2 - y)*a1'
+    """
+    def wrapped(c: Expr) -> str:
+        return f"({typed(c)})" if isinstance(c, (Sum, Sub, Neg, Prod, Div)) else typed(c)
+
+    if isinstance(e, Const):
+        v = e.value
+        return str(v.numerator) if v.denominator == 1 else f"({v.numerator}/{v.denominator})"
+    if isinstance(e, Ref):
+        return NAMES[e.key]
+    if isinstance(e, Sum):
+        return " + ".join(typed(x) for x in e.terms)
+    if isinstance(e, Sub):
+        right = e.right
+        return f"{typed(e.left)} - " + (f"({typed(right)})" if isinstance(right, (Sum, Sub, Neg)) else typed(right))
+    if isinstance(e, Neg):
+        return f"-{wrapped(e.arg)}"
+    if isinstance(e, Prod):
+        return "*".join(f"({typed(f)})" if isinstance(f, (Sum, Sub, Neg)) else typed(f) for f in e.factors)
+    if isinstance(e, Div):
+        return f"{wrapped(e.num)}/{wrapped(e.den)}"
+    if isinstance(e, Pow):
+        return f"{wrapped(e.base) if not isinstance(e.base, (Ref, Const)) else typed(e.base)}**{e.n}"
+    raise ValueError(f"no typed form for {e!r}")
+
+
+# -- worked lines (shared with batch-gd: one hidden layer, linear output) --------------------
+def without_ones(e: Expr) -> Expr:
+    """`e` with factors 1 left out of its products (δ_ŷ · 1 · h is δ_ŷ · h)."""
+    if isinstance(e, Prod):
+        factors = [without_ones(f) for f in e.factors if not (isinstance(f, Const) and f.value == 1)]
+        return Const(numeric.exact(1)) if not factors else factors[0] if len(factors) == 1 else Prod(tuple(factors))
+    if isinstance(e, Sum):
+        return Sum(tuple(without_ones(x) for x in e.terms))
+    if isinstance(e, Sub):
+        return Sub(without_ones(e.left), without_ones(e.right))
+    return e
+
+
+def through(t: Trace, formula: Expr, keep: set[str], shown: Mapping[str, Expr] | None = None) -> Expr:
+    """`formula` with every factor and delta not in `keep` replaced by its own formula (or by `shown`)."""
+    shown = shown or {}
+
+    def replace_ref(k: str) -> Expr | None:
+        if k in keep:
+            return None
+        if k in shown:
+            return shown[k]
+        q = t.quantity(k)
+        return q.expr if q.role in ("factor", "delta") else None
+
+    return without_ones(ex.substitute(formula, replace_ref))
+
+
+def formula_line(t: Trace, nt: Notation, key: str, formula: Expr, places: int) -> str:
+    """symbol = formula = formula with numbers = value, for a formula of the key's value written another way."""
+    def fmt(v):
+        return numeric.decimal_str(v, places)
+
+    pieces = [t.symbol(key, nt), ex.latex(formula, lambda k: t.symbol(k, nt)),
+              ex.latex(formula, lambda k: fmt(t[k]))]
+    value = fmt(t[key])
+    out = [p for n, p in enumerate(pieces) if p not in pieces[:n] and p != value]
+    sign = "=" if numeric.is_shown_exactly(t[key], places) else r"\approx"
+    return " = ".join(out) + f" {sign} {value}"
+
+
+def affine(layer_index: int, i: int, n_in: int, inputs: list[str], suffix: str = "") -> Expr:
+    """Σ w·input + b with the bias last, as the document writes a unit's sum."""
+    terms = [Prod((Ref(dense.w_key(layer_index, i, j) + suffix), Ref(inputs[j - 1]))) for j in range(1, n_in + 1)]
+    return Sum((*terms, Ref(dense.w_key(layer_index, i, 0) + suffix)))
+
+
+def loss_derivative(loss: str, y: str, yhat: str) -> Expr:
+    """δ_ŷ as the documents write it: 2(ŷ − y), or ŷ − y for ½(y − ŷ)²."""
+    diff = Sub(Ref(yhat), Ref(y))
+    return Prod((Const(numeric.exact(2)), diff)) if loss == "squared_error" else diff
+
+
+def at(key: str, p: int | None, suffix: str = "") -> str:
+    """The key of point p (none for a single point), of the network with θ′ when suffix is `_new`."""
+    return key + suffix + ("" if p is None else f"@{p}")
+
+
+def forward_lines(net: Network, t: Trace, nt: Notation, p: int | None, places: int, suffix: str = "") -> list[str]:
+    """z, h of every hidden unit and ŷ of point p, each sum written weights first and bias last."""
+    hidden = net.layers[0]
+    xs = [dense.x_key(j, p) for j in range(1, hidden.n_in + 1)]
+    lines = []
+    for i in range(1, hidden.n_out + 1):
+        lines.append(formula_line(t, nt, at(f"z1[{i}]", p, suffix), affine(1, i, hidden.n_in, xs, suffix), places))
+        lines.append(t.explain(at(f"a1[{i}]", p, suffix), nt, places))
+    hs = [at(f"a1[{i}]", p, suffix) for i in range(1, hidden.n_out + 1)]
+    lines.append(formula_line(t, nt, at("yhat[1]", p, suffix), affine(2, 1, hidden.n_out, hs, suffix), places))
+    return lines
+
+
+def loss_line(net: Network, t: Trace, nt: Notation, p: int | None, places: int, suffix: str = "",
+              key: str = "loss") -> str:
+    """L(x_p, y_p) = (ŷ(x_p) − y_p)² (or ½ of it)."""
+    square = ex.Pow(Sub(Ref(at("yhat[1]", p, suffix)), Ref(dense.y_key(1, p))), 2)
+    if net.loss == "half_squared_error":
+        square = Prod((Const(numeric.exact("0.5"), as_fraction=True), square))
+    return formula_line(t, nt, at(key, p, suffix), square, places)
+
+
+def _derivations(one: Trace, nt: Notation) -> list[Part]:
+    """∂L/∂w₂, ∂L/∂b₂, ∂L/∂w₁, ∂L/∂b₁ for one point: the chain of local factors, their formulas, the answer."""
+    def sym(key: str) -> str:
+        return one.symbol(key, nt)
+
+    shown = {"dl_dyhat[1]": loss_derivative("squared_error", "y[1]", "yhat[1]")}
+    parts = []
+    for name, w in PARAMETERS.items():
+        g = dense.grad_key(*_place(w))
+        chain = one.expanded(g)
+        local = ex.substitute(chain, lambda k: one.quantity(k).expr if one.quantity(k).role == "factor" else None)
+        answer = through(one, chain, set(), shown)
+        variables = list(dict.fromkeys(NAMES[k] for k in ex.refs(answer)))
+        symbols = {NAMES[k]: sym(k) for k in ex.refs(answer)}
+        legend = [rf"${symbols[v]}$ (type \texttt{{{v}}})" for v in variables]
+        legend = ", ".join(legend[:-1]) + " and " + legend[-1] if len(legend) > 1 else legend[0]
+        parts.append(Part(
+            id=f"derive.{name}", kind="expression", points=2, section="Derivation for one data point",
+            prompt=rf"Use the chain rule to find $\displaystyle {sym(g)}$ for one data point. Write it in terms of "
+                   f"{legend}.",
+            answer=typed(answer), answer_tex=ex.latex(answer, sym), box_cm=2.6,
+            worked=(rf"{sym(g)} = {ex.latex(chain, sym)} = {ex.latex(local, sym)}",)))
+    return parts
+
+
+def _numbers(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
+    """Forward pass, loss, the four gradients over the data and one step with α."""
+    n = len(net.data)
+    points = [None] if n == 1 else list(range(1, n + 1))
+    parts: list[Part] = []
+
+    def sym(key: str) -> str:
+        return t.symbol(key, nt)
+
+    def add(id: str, prompt: str, keys: list[str], section: str, worked: list[str] | None = None, **kw: Any) -> None:
+        part = number_part(t, nt, id=id, prompt=prompt, keys=keys, places=places, section=section, **kw)
+        parts.append(part if worked is None else replace(part, worked=tuple(worked)))
+
+    fwd = "Forward pass"
+    for p in points:
+        keys = [at("z1[1]", p), at("a1[1]", p), at("yhat[1]", p)]
+        where = "" if p is None else f" for the data point $({sym(at('x[1]', p))}, {sym(at('y[1]', p))})$"
+        add(f"forward@{p or 1}", f"Compute ${sym(keys[0])}$, ${sym(keys[1])}$ and ${sym(keys[2])}${where}.", keys, fwd,
+            forward_lines(net, t, nt, p, places), points=2)
+    lines = [loss_line(net, t, nt, p, places, key="J" if p is None else "loss") for p in points]
+    add("objective", f"What is the mean squared error ${sym('J')}$ on the data?", ["J"], fwd,
+        lines if n == 1 else [*lines, t.explain("J", nt, places)])
+
+    grads = "Gradients on the data"
+    for name, w in PARAMETERS.items():
+        g = dense.grad_key(*_place(w))
+        per_point = [g] if n == 1 else [f"dl_d{w}@{p}" for p in points]
+        lines = [formula_line(t, nt, k, through(t, t.quantity(k).expr, set(),
+                                                {at("dl_dyhat[1]", p): loss_derivative(net.loss, at("y[1]", p),
+                                                                                       at("yhat[1]", p))}), places)
+                 for k, p in zip(per_point, points)]
+        add(f"grad.{name}", rf"What is $\displaystyle {sym(g)}$ for these data?", [g], grads,
+            lines if n == 1 else [*lines, t.explain(g, nt, places)])
+
+    step = "Gradient-descent step"
+    alpha = numeric.decimal_str(net.learning_rate)
+    for name, w in PARAMETERS.items():
+        add(f"update.{name}", f"What is ${sym(w)}$ after one gradient-descent step with ${nt.lr} = {alpha}$?",
+            [w + "_new"], step)
+    return parts
+
+
+def _half_loss(nt: Notation) -> Part:
+    """Why the update is "twice" the one of the ½-loss (the remark that ends seed 004)."""
+    a2, z2, lr = nt.symbol(Sym("a", 2, (1,))), nt.symbol(Sym("z", 2, (1,))), nt.lr
+    model = (rf"Differentiating the square gives the factor 2: $\partial (y - {a2})^2/\partial {a2} = 2({a2} - y)$, "
+             rf"while $\partial\,\tfrac12 (y - {a2})^2/\partial {a2} = {a2} - y$. The output is linear, so "
+             rf"$\partial {a2}/\partial {z2} = 1$ and every other factor of the chain is the same for both losses: "
+             rf"all four gradients, and so the step $-{lr}\,\nabla {nt.objective}$, are exactly twice those of the "
+             rf"$\tfrac12$-loss. (The notes compare with classification: a sigmoid output with cross-entropy also has "
+             rf"$\partial L/\partial {z2} = {a2} - y$, so the regression step is twice that one too.) The minimiser "
+             rf"does not change: the factor 2 only rescales the step size; the $\tfrac12$-loss with $2{lr}$ takes "
+             "the same step.")
+    rubric = (r"1 point: the factor 2 comes from the derivative of the square (the $\tfrac12$ cancels it); "
+              r"1 point: with a linear output the rest of the chain is unchanged, so every gradient and update "
+              rf"doubles; 1 point: it is only a rescaling of ${lr}$ (same minimiser).")
+    return Part(id="half-loss", kind="text", points=3, section="Concepts", answer="", answer_tex="", box_cm=4.5,
+                prompt=(rf"Many texts use $\tfrac12 (y - {a2})^2$ instead of $(y - {a2})^2$. Lecture notes on "
+                        "this network remark that, with a linear output, the update is ``twice as much''. Explain: "
+                        "where does the factor 2 come from, and what does it change?"),
+                model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric)
+
+
+def _statement(net: Network, nt: Notation) -> dict[str, Any]:
+    """The LaTeX pieces of the statement."""
+    def s(name: str, layer: int | None = None, point: int | None = None) -> str:
+        index = {"W": (1, 1), "b": (1,), "z": (1,), "a": (1,), "x": (1,), "y": (1,)}[name]
+        return nt.symbol(Sym(name, layer, index, point))
+
+    n = len(net.data)
+    hidden, out = net.layers
+    params = [(s("W", 1), hidden.W[0][0]), (s("b", 1), hidden.b[0]), (s("W", 2), out.W[0][0]), (s("b", 2), out.b[0])]
+    return {
+        "rules": [rf"{s('z', 1)} = {s('W', 1)}\,{s('x')} + {s('b', 1)}", rf"{s('a', 1)} = \sigma({s('z', 1)})",
+                  rf"{s('z', 2)} = {s('W', 2)}\,{s('a', 1)} + {s('b', 2)}"],
+        "output": "" if s("a", 2) == r"\hat{y}" else rf"\hat{{y}} = {s('a', 2)}",
+        "indices": ", ".join(str(i) for i in range(1, n + 1)),
+        "mse": rf"{nt.objective} = \frac{{1}}{{n}} \sum_{{i=1}}^{{n}} \left({s('y', point='i')} - "
+               rf"{s('a', 2, point='i')}\right)^2",
+        "one_point": rf"{nt.objective} = \left({s('y')} - {s('a', 2)}\right)^2",
+        "n": n,
+        "x": s("x"), "y": s("y"),
+        "data": [(numeric.decimal_str(p.x[0]), numeric.decimal_str(p.y[0])) for p in net.data],
+        "data_symbols": (s("x", point="i"), s("y", point="i")),
+        "parameters": ", \\quad ".join(f"{k} = {numeric.decimal_str(v)}" for k, v in params),
+        "lr_symbol": nt.lr, "lr": numeric.decimal_str(net.learning_rate),
+        "step_rule": rf"w \leftarrow w - {nt.lr}\,\frac{{{nt.d} {nt.objective}}}{{{nt.d} w}}",
+    }
+
+
+FAMILY = RegressionMlp()
