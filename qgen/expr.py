@@ -283,3 +283,15 @@ def _latex(e: Expr, leaf: Callable[[str], str]) -> tuple[str, int]:
             args += rf"; {const_latex(e.slope)}"
         return rf"{_FN_LATEX[e.name]}\left({args}\right)", ATOM
     raise TypeError(f"not an expression: {e!r}")
+
+
+def without_ones(e: Expr) -> Expr:
+    """`e` with factors 1 left out of its products (δ_ŷ · 1 · h is δ_ŷ · h)."""
+    if isinstance(e, Prod):
+        factors = [without_ones(f) for f in e.factors if not (isinstance(f, Const) and f.value == 1)]
+        return Const(Fraction(1)) if not factors else factors[0] if len(factors) == 1 else Prod(tuple(factors))
+    if isinstance(e, Sum):
+        return Sum(tuple(without_ones(x) for x in e.terms))
+    if isinstance(e, Sub):
+        return Sub(without_ones(e.left), without_ones(e.right))
+    return e

@@ -147,8 +147,11 @@ class Trace:
         """The LaTeX symbol of `key` in `notation`."""
         return notation.symbol(self._q[key].sym)
 
-    def explain(self, key: str, notation: Notation, places: int = 4, *, number: Callable[[Value], str] | None = None) -> str:
+    def explain(self, key: str, notation: Notation, places: int = 4, *, number: Callable[[Value], str] | None = None,
+                formula: Expr | None = None) -> str:
         """One worked line: symbol = formula = formula with numbers = value (repeats left out).
+
+        `formula` writes the value another way than the quantity's own (expanded) formula.
 
         >>> t = Trace(); _ = t.given("a", Sym("x", index=(1,)), "1.5")
         >>> _ = t.add("b", Sym("y"), Prod((Const(Fraction(2)), Ref("a"))))
@@ -159,7 +162,7 @@ class Trace:
         fmt = number or (lambda v: numeric.decimal_str(v, places))
         q = self._q[key]
         pieces = [self.symbol(key, notation)]
-        formula = self.expanded(key)
+        formula = formula if formula is not None else self.expanded(key)  # another way to write the value
         if formula is not None:
             pieces.append(ex.latex(formula, lambda k: self.symbol(k, notation)))
             pieces.append(ex.latex(formula, lambda k: fmt(self._q[k].value)))

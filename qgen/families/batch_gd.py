@@ -20,7 +20,7 @@ from qgen.errors import BankError, FamilyError
 from qgen.expr import Ref
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import Words, draw
-from qgen.families.regression_mlp import forward_lines, formula_line, loss_derivative, loss_line, through
+from qgen.families.worked import forward_lines, loss_derivative, loss_line, through
 from qgen.nn import dense
 from qgen.nn.network import Network
 from qgen.notation import Notation, Sym
@@ -311,14 +311,14 @@ def _parts(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
     parts.append(_derivation(net, t, nt, theta, deltas[1]))
     for p in range(1, n + 1):
         shown = {f"dl_dyhat[1]@{p}": loss_derivative(net.loss, dense.y_key(1, p), f"yhat[1]@{p}")}
-        lines = [formula_line(t, nt, deltas[p][0], shown[deltas[p][0]], places)]
-        lines += [formula_line(t, nt, k, through(t, t.quantity(k).expr, {deltas[p][0]}, shown), places)
+        lines = [t.explain(deltas[p][0], nt, places, formula=shown[deltas[p][0]])]
+        lines += [t.explain(k, nt, places, formula=through(t, t.quantity(k).expr, {deltas[p][0]}, shown))
                   for k in deltas[p][1:]]
         add(f"delta@{p}", f"For the point ${nt.point_input(p)}$, compute {listed(deltas[p])}.", deltas[p], back, lines,
             points=2)
     for p in range(1, n + 1):
         keys = [f"dl_d{w}@{p}" for w in theta]
-        lines = [formula_line(t, nt, k, through(t, t.quantity(k).expr, set(deltas[p])), places) for k in keys]
+        lines = [t.explain(k, nt, places, formula=through(t, t.quantity(k).expr, set(deltas[p]))) for k in keys]
         add(f"grad@{p}", rf"What is the per-example gradient $\nabla_{{\theta}} {sym(f'loss@{p}')}$?", keys, back,
             lines, points=2)
     add("grad", rf"What is the gradient over the data set, $\nabla_{{\theta}} {sym('J')}$?",

@@ -4,8 +4,7 @@ One input, one sigmoid hidden unit and a linear output, z₁ = w₁x + b₁, a�
 z₂ = w₂a₁ + b₂, ŷ = a₂ = z₂, with the mean squared error L = (1/n) Σ (y − ŷ)² over n points:
 derive ∂L/∂w₂, ∂L/∂b₂, ∂L/∂w₁, ∂L/∂b₁ for one point by the chain rule (symbolic answers),
 then forward pass, loss, the four gradients and one gradient-descent step with α on 1–3
-points, and why this update is twice the one of the ½-loss. Its worked-line helpers (`forward_lines`,
-`loss_line`, `through`, `formula_line`) serve batch-gd too: both are one hidden layer, linear output.
+points, and why this update is twice the one of the ½-loss. Worked lines shared with batch-gd live in `qgen.families.worked`.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from qgen.errors import BankError, FamilyError
 from qgen.expr import Const, Div, Expr, Neg, Pow, Prod, Ref, Sub, Sum
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import draw
+from qgen.families.worked import at, forward_lines, loss_derivative, loss_line, through
 from qgen.nn import dense
 from qgen.nn.network import Network
 from qgen.notation import Notation, Sym
@@ -176,86 +176,6 @@ def typed(e: Expr) -> str:
     raise ValueError(f"no typed form for {e!r}")
 
 
-# -- worked lines (shared with batch-gd: one hidden layer, linear output) --------------------
-def without_ones(e: Expr) -> Expr:
-    """`e` with factors 1 left out of its products (δ_ŷ · 1 · h is δ_ŷ · h)."""
-    if isinstance(e, Prod):
-        factors = [without_ones(f) for f in e.factors if not (isinstance(f, Const) and f.value == 1)]
-        return Const(numeric.exact(1)) if not factors else factors[0] if len(factors) == 1 else Prod(tuple(factors))
-    if isinstance(e, Sum):
-        return Sum(tuple(without_ones(x) for x in e.terms))
-    if isinstance(e, Sub):
-        return Sub(without_ones(e.left), without_ones(e.right))
-    return e
-
-
-def through(t: Trace, formula: Expr, keep: set[str], shown: Mapping[str, Expr] | None = None) -> Expr:
-    """`formula` with every factor and delta not in `keep` replaced by its own formula (or by `shown`)."""
-    shown = shown or {}
-
-    def replace_ref(k: str) -> Expr | None:
-        if k in keep:
-            return None
-        if k in shown:
-            return shown[k]
-        q = t.quantity(k)
-        return q.expr if q.role in ("factor", "delta") else None
-
-    return without_ones(ex.substitute(formula, replace_ref))
-
-
-def formula_line(t: Trace, nt: Notation, key: str, formula: Expr, places: int) -> str:
-    """symbol = formula = formula with numbers = value, for a formula of the key's value written another way."""
-    def fmt(v):
-        return numeric.decimal_str(v, places)
-
-    pieces = [t.symbol(key, nt), ex.latex(formula, lambda k: t.symbol(k, nt)),
-              ex.latex(formula, lambda k: fmt(t[k]))]
-    value = fmt(t[key])
-    out = [p for n, p in enumerate(pieces) if p not in pieces[:n] and p != value]
-    sign = "=" if numeric.is_shown_exactly(t[key], places) else r"\approx"
-    return " = ".join(out) + f" {sign} {value}"
-
-
-def affine(layer_index: int, i: int, n_in: int, inputs: list[str], suffix: str = "") -> Expr:
-    """Σ w·input + b with the bias last, as the document writes a unit's sum."""
-    terms = [Prod((Ref(dense.w_key(layer_index, i, j) + suffix), Ref(inputs[j - 1]))) for j in range(1, n_in + 1)]
-    return Sum((*terms, Ref(dense.w_key(layer_index, i, 0) + suffix)))
-
-
-def loss_derivative(loss: str, y: str, yhat: str) -> Expr:
-    """δ_ŷ as the documents write it: 2(ŷ − y), or ŷ − y for ½(y − ŷ)²."""
-    diff = Sub(Ref(yhat), Ref(y))
-    return Prod((Const(numeric.exact(2)), diff)) if loss == "squared_error" else diff
-
-
-def at(key: str, p: int | None, suffix: str = "") -> str:
-    """The key of point p (none for a single point), of the network with θ′ when suffix is `_new`."""
-    return key + suffix + ("" if p is None else f"@{p}")
-
-
-def forward_lines(net: Network, t: Trace, nt: Notation, p: int | None, places: int, suffix: str = "") -> list[str]:
-    """z, h of every hidden unit and ŷ of point p, each sum written weights first and bias last."""
-    hidden = net.layers[0]
-    xs = [dense.x_key(j, p) for j in range(1, hidden.n_in + 1)]
-    lines = []
-    for i in range(1, hidden.n_out + 1):
-        lines.append(formula_line(t, nt, at(f"z1[{i}]", p, suffix), affine(1, i, hidden.n_in, xs, suffix), places))
-        lines.append(t.explain(at(f"a1[{i}]", p, suffix), nt, places))
-    hs = [at(f"a1[{i}]", p, suffix) for i in range(1, hidden.n_out + 1)]
-    lines.append(formula_line(t, nt, at("yhat[1]", p, suffix), affine(2, 1, hidden.n_out, hs, suffix), places))
-    return lines
-
-
-def loss_line(net: Network, t: Trace, nt: Notation, p: int | None, places: int, suffix: str = "",
-              key: str = "loss") -> str:
-    """L(x_p, y_p) = (ŷ(x_p) − y_p)² (or ½ of it)."""
-    square = ex.Pow(Sub(Ref(at("yhat[1]", p, suffix)), Ref(dense.y_key(1, p))), 2)
-    if net.loss == "half_squared_error":
-        square = Prod((Const(numeric.exact("0.5"), as_fraction=True), square))
-    return formula_line(t, nt, at(key, p, suffix), square, places)
-
-
 def _derivations(one: Trace, nt: Notation) -> list[Part]:
     """∂L/∂w₂, ∂L/∂b₂, ∂L/∂w₁, ∂L/∂b₁ for one point: the chain of local factors, their formulas, the answer."""
     def sym(key: str) -> str:
@@ -308,10 +228,9 @@ def _numbers(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
     for name, w in PARAMETERS.items():
         g = dense.grad_key(*_place(w))
         per_point = [g] if n == 1 else [f"dl_d{w}@{p}" for p in points]
-        lines = [formula_line(t, nt, k, through(t, t.quantity(k).expr, set(),
-                                                {at("dl_dyhat[1]", p): loss_derivative(net.loss, at("y[1]", p),
-                                                                                       at("yhat[1]", p))}), places)
-                 for k, p in zip(per_point, points)]
+        shown = {at("dl_dyhat[1]", p): loss_derivative(net.loss, at("y[1]", p), at("yhat[1]", p)) for p in points}
+        lines = [t.explain(k, nt, places, formula=through(t, t.quantity(k).expr, set(), shown))
+                 for k in per_point]
         add(f"grad.{name}", rf"What is $\displaystyle {sym(g)}$ for these data?", [g], grads,
             lines if n == 1 else [*lines, t.explain(g, nt, places)])
 
