@@ -190,12 +190,26 @@ def _statement(net: Network, t, nt: Notation, places: int) -> dict[str, Any]:
         "loss_name": net.loss.replace("_", " "),
         "loss_formula": rf"{nt.loss} = {ex.latex(loss, sym)}",
         "bias": nt.bias,
+        "weight_example": _weight_example(net, sym, nt),
         "layers": layers,
         "lr_symbol": nt.lr,
         "lr": numeric.decimal_str(net.learning_rate),
         "d": nt.d,
         "objective": nt.objective,
     }
+
+
+def _weight_example(net: Network, sym, nt: Notation) -> str:
+    """One sentence that pins down the indices: which weight connects what."""
+    j = min(2, net.widths[0])
+    example = (rf"${sym(f'W1[1,{j}]')}$ is the weight from ${sym(f'x[{j}]')}$ to neuron ${nt.unit(1)}$ of "
+               rf"layer 1 and ${sym('b1[1]')}$ is that neuron's bias")
+    if nt.bias == "flat":
+        last = sum(layer.n_out * (layer.n_in + 1) for layer in net.layers) - 1 + nt.index_base
+        first = nt.index_base
+        example = (rf"$\theta = ({nt.weight}_{{{first}}}, \dots, {nt.weight}_{{{last}}})$, layer by layer, each "
+                   rf"neuron's input weights then its bias; " + example)
+    return example
 
 
 def _activation_name(layer) -> str:
