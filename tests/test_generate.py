@@ -64,7 +64,7 @@ def test_manifest_is_json_serialisable_for_every_bank():
 def test_manifest_points_add_up():
     bank = load_bank(BANKS / "midterm.yaml")
     record = manifest(bank, [build_version(bank, "1")])["versions"][0]
-    assert record["points"] == sum(p["points"] for q in record["questions"] for p in q["parts"]) == 60
+    assert record["points"] == sum(p["points"] for q in record["questions"] for p in q["parts"]) == 100
 
 
 def test_bank_text_is_escaped(tmp_path):
