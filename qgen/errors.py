@@ -25,3 +25,7 @@ class RenderError(QgenError):
 
 class SubmissionError(QgenError):
     """An answer file or one of its cells could not be read."""
+
+
+class UndefinedValueError(FamilyError):
+    """A quantity cannot be computed for these numbers (log of 0, division by 0)."""

@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Mapping
 
 from qgen import expr as ex
 from qgen import numeric
-from qgen.errors import FamilyError
+from qgen.errors import UndefinedValueError
 from qgen.expr import Const, Expr, Prod, Ref  # noqa: F401  (re-exported for families)
 from qgen.notation import Notation, Sym
 from qgen.numeric import Value
@@ -68,7 +68,7 @@ class Trace:
         except KeyError as e:
             raise KeyError(f"{key}: formula refers to the unknown quantity {e}") from None
         except (ValueError, ZeroDivisionError) as e:
-            raise FamilyError(f"{key} cannot be computed for these numbers ({e})") from None
+            raise UndefinedValueError(f"{key} cannot be computed for these numbers ({e})") from None
         return self._put(Quantity(key, sym, formula, value, role, inline=inline))
 
     def _put(self, q: Quantity) -> Value:

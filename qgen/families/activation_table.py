@@ -19,7 +19,6 @@ Trace keys, per function f and point k: given f.z[k]; forward f.g[k]; factor f.d
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any, Mapping
@@ -30,13 +29,12 @@ from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.expr import Ref, const_latex
 from qgen.families.base import Part, Question, number_part
-from qgen.families.domain import Words, draw
+from qgen.families.domain import Words, draw, draw_fair
 from qgen.nn import functions as fn
 from qgen.nn.network import ACTIVATIONS, param_number
 from qgen.notation import Notation, Sym
 from qgen.trace import Trace
 
-MAX_TRIES = 400
 SATURATION = 3  # |z| beyond which σ′ and tanh′ are nearly 0
 DEFAULT_SLOPE = Fraction(1, 10)
 PARAM_KEYS = ("functions", "leaky_slope")
@@ -191,16 +189,11 @@ class ActivationTable:
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
         """Draw functions and points until the instance is a fair question (see `problems`)."""
-        failures: Counter[str] = Counter()
-        for _ in range(MAX_TRIES):
+        def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain)
-            problems = self.problems(params)
-            if not problems:
-                return params
-            failures.update(problems)
-        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
-        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; constraints that "
-                          f"failed most: {worst}. Widen domain.z (points on both sides of 0, |z| ≤ {SATURATION}).")
+            return params, self.problems(params)
+
+        return draw_fair(self.name, attempt, f"z: points on both sides of 0, |z| ≤ {SATURATION}")
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
         pool = list(dict.fromkeys(d["functions"]))

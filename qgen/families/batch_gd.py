@@ -8,7 +8,6 @@ step with η, L(D) again with the new θ (does it go down?), and what η control
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from typing import Any, Mapping
 
@@ -16,10 +15,10 @@ import numpy as np
 
 from qgen import expr as ex
 from qgen import numeric
-from qgen.errors import BankError, FamilyError
+from qgen.errors import BankError
 from qgen.expr import Ref
 from qgen.families.base import Part, Question, number_part
-from qgen.families.domain import Words, draw
+from qgen.families.domain import Words, draw, draw_fair
 from qgen.families.worked import forward_lines, loss_derivative, loss_line, through
 from qgen.nn import dense
 from qgen.nn.network import Network
@@ -27,7 +26,6 @@ from qgen.notation import Notation, Sym
 from qgen.render.latex import escape_text
 from qgen.trace import Trace
 
-MAX_TRIES = 400
 MAX_POINTS = 6
 SATURATION = 4  # |z| beyond which σ′ and tanh′ are nearly 0
 MAX_MISS = 4  # largest |ŷ − y| of a point: keeps the numbers workable by hand
@@ -60,20 +58,16 @@ class BatchGd:
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
-        failures: Counter[str] = Counter()
         dead_unit = draw(rng, domain["dead_unit"], "domain.dead_unit")
         n = draw(rng, domain["points"], "domain.points")  # drawn once: rejections must not favour a size
         if not isinstance(n, int) or not 2 <= n <= MAX_POINTS:
             raise BankError(f"domain.points: batch-gd takes 2 to {MAX_POINTS} data points, got {n!r}")
-        for _ in range(MAX_TRIES):
+
+        def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain, n)
-            problems = self.problems(params, dead_unit)
-            if not problems:
-                return params
-            failures.update(problems)
-        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
-        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; "
-                          f"constraints that failed most: {worst}. Widen the domain (x, weights, learning_rate).")
+            return params, self.problems(params, dead_unit)
+
+        return draw_fair(self.name, attempt, "x, weights, learning_rate")
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any], n: int) -> dict[str, Any]:
         n_in = draw(rng, d["inputs"], "domain.inputs")

@@ -12,7 +12,6 @@ carry errors forward), and derive the differentiation rule of m (product, quotie
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -22,10 +21,10 @@ import numpy as np
 import sympy as sp
 
 from qgen import numeric
-from qgen.errors import BankError, FamilyError
+from qgen.errors import BankError
 from qgen.expr import Const, Div, Neg, Pow, Prod, Ref, Sum
 from qgen.families.base import Part, Question, number_part
-from qgen.families.domain import Words, draw
+from qgen.families.domain import Words, draw, draw_fair
 from qgen.notation import Notation, Sym
 from qgen.numeric import Value
 from qgen.trace import Trace
@@ -49,7 +48,7 @@ PARTIALS = {
     "product-square": (Pow(Ref("v"), 2), Prod((Const(Fraction(2)), Ref("u"), Ref("v")))),
 }
 SMALLEST, LARGEST = Fraction(1, 100), 100  # a fair dy/dx(x₀) lies between these in absolute value
-MAX_TRIES = 200
+MAX_TRIES = 200  # few pools: a hopeless domain is found out fast
 _PI_POINT = re.compile(r"^\s*([+-]?)\s*(\d+(?:/\d+)?)?\s*\*?\s*(?:pi|π)\s*(?:/\s*(\d+))?\s*$")
 _OTHER_KEYS = ("notation", "precision")  # read by solve/bank before build
 
@@ -203,19 +202,15 @@ class ChainRule:
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
-        failures: Counter[str] = Counter()
-        for _ in range(MAX_TRIES):
+        def attempt() -> tuple[dict[str, Any], list[str]]:
             params = {key: draw(rng, domain[key], f"domain.{key}") for key in ("m", "g", "h", "x0")}
             parse_point(params["x0"], "domain.x0")
             if params["m"] == "linear":
                 params["coefficients"] = draw(rng, domain["coefficients"], "domain.coefficients", 2)
             problems = self.problems(params)
-            if not problems:
-                return instance(params).params()
-            failures.update(problems)
-        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
-        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; constraints that "
-                          f"failed most: {worst}. Widen the domain (g, h, x0).")
+            return (params if problems else instance(params).params()), problems
+
+        return draw_fair(self.name, attempt, "g, h, x0", MAX_TRIES)
 
     def problems(self, params: Mapping[str, Any], places: int = 4) -> list[str]:
         """Names of the fairness constraints an instance breaks (empty: a good question)."""

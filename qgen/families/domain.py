@@ -11,11 +11,12 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections import Counter
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from qgen.errors import BankError
+from qgen.errors import BankError, FamilyError, UndefinedValueError
 
 
 def merge(defaults: Mapping[str, Any], overrides: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
@@ -85,3 +86,28 @@ def draw(rng: np.random.Generator, spec: Any, where: str, size: int | None = Non
     if size is None:
         return pool[int(rng.integers(len(pool)))]
     return [pool[int(i)] for i in rng.integers(len(pool), size=size)]
+
+
+MAX_TRIES = 400
+
+
+def draw_fair(family: str, attempt: Callable[[], tuple[dict[str, Any] | None, list[str]]], widen: str,
+              tries: int = MAX_TRIES) -> dict[str, Any]:
+    """Call `attempt` until it gives parameters that break no constraint (an empty list of problems).
+
+    `attempt` returns (params, problems); params None means the draw itself failed for the reasons
+    given. A value that cannot be computed (log of 0) counts as a problem. After `tries` draws the
+    error names the constraints that failed most and which domain keys to `widen`.
+    """
+    failures: Counter[str] = Counter()
+    for _ in range(tries):
+        try:
+            params, problems = attempt()
+        except UndefinedValueError:
+            params, problems = None, ["a value is undefined (log of 0)"]
+        if params is not None and not problems:
+            return params
+        failures.update(problems)
+    worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
+    raise FamilyError(f"{family}: no fair instance in {tries} draws from this domain; constraints that failed "
+                      f"most: {worst}. Widen the domain ({widen}).")

@@ -14,7 +14,6 @@ Parameters (the pin form):
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 from typing import Any, Mapping
@@ -25,7 +24,7 @@ from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.expr import Const, Expr, Fn, Neg, Pow, Prod, Ref, Sum, evaluate
 from qgen.families.base import Question, number_part
-from qgen.families.domain import Words, draw
+from qgen.families.domain import Words, draw, draw_fair
 from qgen.nn.network import param_number
 from qgen.notation import Notation, Sym
 from qgen.render.graph_tikz import GraphNode, draw_graph
@@ -35,7 +34,6 @@ BINARY = ("add", "mul", "max", "min")
 UNARY = ("square", "neg", "add_const", "mul_const")
 OPERATIONS = BINARY + UNARY
 MAX_NODES = 12
-MAX_TRIES = 400
 MAX_VALUE = 50
 GRID = tuple(Fraction(v, 2) for v in range(-24, 25))  # x values on which "constant" and "repeats" are judged
 LITERAL = "tex:"  # a Sym named "tex:<LaTeX>" prints as that LaTeX in every notation
@@ -241,19 +239,13 @@ class GraphForward:
 
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
         """Draw graphs until one is a fair question (see `problems`)."""
-        failures: Counter[str] = Counter()
-        for _ in range(MAX_TRIES):
+        def attempt() -> tuple[dict[str, Any] | None, list[str]]:
             params = self._draw(rng, domain)
             if params is None:
-                failures["a node feeds no later node"] += 1
-                continue
-            found = problems(params)
-            if not found:
-                return params
-            failures.update(found)
-        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
-        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; constraints that "
-                          f"failed most: {worst}. Widen the domain (operations, nodes, x).")
+                return None, ["a node feeds no later node"]
+            return params, problems(params)
+
+        return draw_fair(self.name, attempt, "operations, nodes, x")
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any] | None:
         n = draw(rng, d["nodes"], "domain.nodes")

@@ -15,7 +15,6 @@ Parameters (the pin form):
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Mapping
@@ -24,10 +23,10 @@ import numpy as np
 
 from qgen import expr as ex
 from qgen import numeric
-from qgen.errors import BankError, FamilyError
+from qgen.errors import BankError
 from qgen.expr import Const, Fn, Prod, Ref, Sub, Sum
 from qgen.families.base import Part, Question, number_part
-from qgen.families.domain import draw
+from qgen.families.domain import draw, draw_fair
 from qgen.families.graph_forward import literal, literal_notation
 from qgen.nn.network import param_number
 from qgen.notation import Notation, Sym
@@ -36,7 +35,6 @@ from qgen.trace import Trace
 
 WEIGHTS = ("a", "b", "c", "d", "e", "f")
 PATHS = {1: ("a", "c", "e"), 2: ("b", "d", "f")}  # path p: output weight, weight of x1, weight of x2
-MAX_TRIES = 400
 MAX_RELATIVE_GAP = Fraction(1, 4)  # a stated-value partial may differ from the exact one by 25 %
 MIN_NONZERO = 3
 PATH_TRIES = 60
@@ -187,8 +185,8 @@ class GraphPartials:
         wanted = draw(rng, domain["dead_paths"], "domain.dead_paths")
         if wanted not in (0, 1):
             raise BankError(f"domain.dead_paths: choose from 0 and 1 (dead ReLU paths), got {wanted!r}")
-        failures: Counter[str] = Counter()
-        for _ in range(MAX_TRIES):
+
+        def attempt() -> tuple[dict[str, Any] | None, list[str]]:
             x = draw(rng, domain["x"], "domain.x", 2)
             dead = {1 + int(rng.integers(2))} if wanted else set()
             weights: dict[str, Any] = {}
@@ -196,18 +194,12 @@ class GraphPartials:
                 found = _path(rng, domain, x, p, alive=p not in dead)
                 if found is None:
                     wish = "dead" if p in dead else "alive with σ input within ±2"
-                    failures[f"no weights make path {p} {wish}"] += 1
-                    break
+                    return None, [f"no weights make path {p} {wish}"]
                 weights.update(found)
-            else:
-                params = {"x": x, "weights": {w: weights[w] for w in WEIGHTS}}
-                found_problems = problems(params)
-                if not found_problems:
-                    return params
-                failures.update(found_problems)
-        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
-        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; constraints that "
-                          f"failed most: {worst}. Widen the domain (x, hidden_weights, output_weights).")
+            params = {"x": x, "weights": {w: weights[w] for w in WEIGHTS}}
+            return params, problems(params)
+
+        return draw_fair(self.name, attempt, "x, hidden_weights, output_weights")
 
     def problems(self, params: Mapping[str, Any]) -> list[str]:
         """Names of the fairness constraints an instance breaks (empty: a good question)."""

@@ -11,7 +11,6 @@ after the step gamma_new h_new loss_new and loss_change (= loss_new − loss).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 from typing import Any, Mapping
@@ -19,16 +18,15 @@ from typing import Any, Mapping
 import numpy as np
 
 from qgen import numeric
-from qgen.errors import BankError, FamilyError
+from qgen.errors import BankError
 from qgen.expr import Fn, Neg, Prod, Ref, Sub, Sum
 from qgen.families.base import Part, Question, number_part
-from qgen.families.domain import draw
+from qgen.families.domain import draw, draw_fair
 from qgen.nn import functions as fn
 from qgen.nn.network import json_number, param_number
 from qgen.notation import Notation, Sym
 from qgen.trace import Trace
 
-MAX_TRIES = 400
 SATURATION = 4  # |Σ wᵢxᵢ| beyond which h is too close to 0 or 1
 PARAM_KEYS = ("x", "w", "y", "learning_rate", "constant_feature")
 
@@ -199,19 +197,11 @@ class LogisticSgd:
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
-        failures: Counter[str] = Counter()
-        for _ in range(MAX_TRIES):
+        def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain)
-            try:
-                problems = self.problems(params)
-            except FamilyError:
-                problems = ["a value is undefined (log of 0 after the step)"]
-            if not problems:
-                return params
-            failures.update(problems)
-        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
-        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; constraints that "
-                          f"failed most: {worst}. Widen the domain (smaller weights or features, no 0 feature).")
+            return params, self.problems(params)
+
+        return draw_fair(self.name, attempt, "smaller weights or features, no 0 feature")
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
         k = draw(rng, d["features"], "domain.features")

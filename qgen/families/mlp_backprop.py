@@ -7,7 +7,6 @@ in the first), both derivatives and updated weights, parameter counts, a concept
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Mapping
 
 import numpy as np
@@ -17,7 +16,7 @@ from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.families import concepts
 from qgen.families.base import Part, Question, matrix_tex, number_part, vector_tex
-from qgen.families.domain import Words, draw
+from qgen.families.domain import Words, draw, draw_fair
 from qgen.nn import dense
 from qgen.nn import functions as fn
 from qgen.nn.network import ACTIVATIONS, LOSSES, Network
@@ -26,7 +25,6 @@ from qgen.render.tikz import draw_network
 
 ACTIVATION_NAMES = {"sigmoid": "sigmoid", "tanh": r"$\tanh$", "relu": "ReLU", "leaky_relu": "leaky ReLU",
                     "linear": "linear (identity)"}
-MAX_TRIES = 400
 SATURATION = 5  # |z| beyond which σ′ and tanh′ are nearly 0
 THRESHOLD_MARGIN = 0.05
 
@@ -55,19 +53,11 @@ class MlpBackprop:
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
-        failures: Counter[str] = Counter()
-        for _ in range(MAX_TRIES):
+        def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain)
-            try:
-                problems = self.problems(params)
-            except FamilyError:
-                problems = ["a value is undefined (log of 0)"]
-            if not problems:
-                return params
-            failures.update(problems)
-        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
-        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; "
-                          f"constraints that failed most: {worst}. Widen the domain (weights, x, biases).")
+            return params, self.problems(params)
+
+        return draw_fair(self.name, attempt, "weights, x, biases")
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
         n_in = draw(rng, d["inputs"], "domain.inputs")

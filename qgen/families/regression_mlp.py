@@ -9,7 +9,6 @@ points, and why this update is twice the one of the ½-loss. Worked lines shared
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from typing import Any, Mapping
 
@@ -17,17 +16,16 @@ import numpy as np
 
 from qgen import expr as ex
 from qgen import numeric
-from qgen.errors import BankError, FamilyError
+from qgen.errors import BankError
 from qgen.expr import Const, Div, Expr, Neg, Pow, Prod, Ref, Sub, Sum
 from qgen.families.base import Part, Question, number_part
-from qgen.families.domain import draw
+from qgen.families.domain import draw, draw_fair
 from qgen.families.worked import at, forward_lines, loss_derivative, loss_line, through
 from qgen.nn import dense
 from qgen.nn.network import Network
 from qgen.notation import Notation, Sym
 from qgen.trace import Trace
 
-MAX_TRIES = 400
 MAX_POINTS = 5
 SATURATION = 4  # |z₁| beyond which σ′ is nearly 0
 MAX_MISS = 3  # largest |ŷ − y| of a point: keeps the numbers workable by hand
@@ -55,16 +53,11 @@ class RegressionMlp:
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
-        failures: Counter[str] = Counter()
-        for _ in range(MAX_TRIES):
+        def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain)
-            problems = self.problems(params)
-            if not problems:
-                return params
-            failures.update(problems)
-        worst = ", ".join(f"{name} ({n}×)" for name, n in failures.most_common(3))
-        raise FamilyError(f"{self.name}: no fair instance in {MAX_TRIES} draws from this domain; "
-                          f"constraints that failed most: {worst}. Widen the domain (x, weights, biases).")
+            return params, self.problems(params)
+
+        return draw_fair(self.name, attempt, "x, weights, biases")
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
         def one(key: str) -> Any:
