@@ -120,3 +120,16 @@ def test_generate_unknown_bank_key_names_file_and_line(runner, tmp_path):
     bank.write_text("exam:\n  id: t\n  title: T\n  colour: red\nquestions:\n  - family: mlp-backprop\n")
     result = runner.invoke(main, ["generate", str(bank), "--no-pdf", "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and f"{bank}:4: exam.colour: unknown key" in result.output
+
+
+@pytest.mark.parametrize("family", sorted(__import__("qgen.families", fromlist=["FAMILIES"]).FAMILIES))
+def test_solve_works_for_every_family(runner, family):
+    result = runner.invoke(main, ["solve", family, "--seed", "4", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["family"] == family
+
+
+def test_list_shows_every_family(runner):
+    from qgen.families import FAMILIES
+
+    listed = {line.split()[0] for line in runner.invoke(main, ["list"]).output.splitlines()}
+    assert listed == set(FAMILIES)

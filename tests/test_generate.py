@@ -109,3 +109,11 @@ def test_every_notation_profile_compiles(tmp_path, profile):
                     "questions:\n  - family: mlp-backprop\n  - family: mlp-backprop\n    domain: {hidden: [3]}\n")
     result = write_exam_set(load_bank(path), ["1", "2"], tmp_path / "out")
     assert [p.name for p in result.pdfs] == ["exam-1.pdf", "key-1.pdf", "exam-2.pdf", "key-2.pdf"]
+
+
+@needs_latex
+@pytest.mark.latex
+@pytest.mark.parametrize("bank_name", ["quiz.yaml", "midterm.yaml"])
+def test_example_banks_compile(tmp_path, bank_name):
+    result = write_exam_set(load_bank(BANKS / bank_name), ["1"], tmp_path / "out")
+    assert [p.name for p in result.pdfs] == ["exam-1.pdf", "key-1.pdf"]
