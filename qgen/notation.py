@@ -43,6 +43,18 @@ class Sym:
     wrt: "Sym | None" = None
 
 
+LITERAL = "tex:"  # a Sym named "tex:<LaTeX>" prints as that LaTeX in every notation
+
+
+def literal(tex: str) -> Sym:
+    """A Sym that every notation prints as the LaTeX `tex` (names a family owns, like r_{1} or (iii)).
+
+    >>> PROFILES["bias-row"].symbol(literal("r_{1}"))
+    'r_{1}'
+    """
+    return Sym(LITERAL + tex)
+
+
 @dataclass(frozen=True)
 class Notation:
     """A course's way of writing a dense network; see PROFILES.
@@ -182,8 +194,14 @@ class Notation:
             return text + self._arguments(s.of)
         return f"{{{text}}}^{{({p})}}"
 
+    def retyped(self, cls: type["Notation"]) -> "Notation":
+        """This profile's settings (η or λ, d or ∂, letters) in a subclass that names a family's own quantities."""
+        return cls(**{f.name: getattr(self, f.name) for f in fields(Notation)})
+
     def _symbol(self, s: Sym) -> str:
         n = s.name
+        if n.startswith(LITERAL):
+            return n[len(LITERAL):]
         if n == "d":
             delta = self._delta(s)
             if delta is not None:

@@ -19,7 +19,7 @@ Trace keys, per function f and point k: given f.z[k]; forward f.g[k]; factor f.d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -104,7 +104,7 @@ class TableNotation(Notation):
 
 def table_notation(notation: Notation) -> TableNotation:
     """The same profile with this family's symbols."""
-    return TableNotation(**{f.name: getattr(notation, f.name) for f in fields(Notation)})
+    return notation.retyped(TableNotation)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ Parameters (the pin form):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -26,7 +26,7 @@ from qgen.expr import Const, Expr, Fn, Neg, Pow, Prod, Ref, Sum, evaluate
 from qgen.families.base import Question, number_part
 from qgen.families.domain import Words, draw, draw_fair
 from qgen.nn.network import param_number
-from qgen.notation import Notation, Sym
+from qgen.notation import Notation, literal
 from qgen.render.graph_tikz import GraphNode, draw_graph
 from qgen.trace import Trace
 
@@ -36,34 +36,12 @@ OPERATIONS = BINARY + UNARY
 MAX_NODES = 12
 MAX_VALUE = 50
 GRID = tuple(Fraction(v, 2) for v in range(-24, 25))  # x values on which "constant" and "repeats" are judged
-LITERAL = "tex:"  # a Sym named "tex:<LaTeX>" prints as that LaTeX in every notation
 
 OP_WORDS = {"add": r"$+$ adds its inputs", "mul": r"$\times$ multiplies its inputs",
             "max": r"$\max$ takes the larger input", "min": r"$\min$ takes the smaller input",
             "square": r"$(\cdot)^2$ squares its input", "neg": r"$-$ negates its input",
             "add_const": r"a circle such as ${label}$ adds that number",
             "mul_const": r"a circle such as ${label}$ multiplies by that number"}
-
-
-# -- symbols that are not network quantities -------------------------------------------------
-@dataclass(frozen=True)
-class LiteralNotation(Notation):
-    """A notation that also prints literal symbols: Sym("tex:r_{1}") is r_{1}."""
-
-    def _symbol(self, s: Sym) -> str:
-        if s.name.startswith(LITERAL):
-            return s.name[len(LITERAL):]
-        return super()._symbol(s)
-
-
-def literal_notation(base: Notation) -> LiteralNotation:
-    """`base` (its ∂, η, … and name) that can also print literal symbols."""
-    return LiteralNotation(**{f.name: getattr(base, f.name) for f in fields(base)})
-
-
-def literal(tex: str) -> Sym:
-    """A Sym printed as the LaTeX `tex` (in a LiteralNotation)."""
-    return Sym(LITERAL + tex)
 
 
 def roman(n: int) -> str:
@@ -297,7 +275,7 @@ class GraphForward:
         except (TypeError, ValueError, ZeroDivisionError):
             raise BankError(f"params.x: {params['x']!r} is not a number") from None
         nodes = parse_nodes(params["nodes"])
-        nt = literal_notation(notation)
+        nt = notation
         t = Trace()
         t.given("x", literal("x"), x)
         for i, node in enumerate(nodes, start=1):

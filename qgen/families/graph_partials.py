@@ -27,9 +27,8 @@ from qgen.errors import BankError
 from qgen.expr import Const, Fn, Prod, Ref, Sub, Sum
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import draw, draw_fair
-from qgen.families.graph_forward import literal, literal_notation
 from qgen.nn.network import param_number
-from qgen.notation import Notation, Sym
+from qgen.notation import Notation, Sym, literal
 from qgen.render.graph_tikz import GraphNode, draw_graph
 from qgen.trace import Trace
 
@@ -208,7 +207,7 @@ class GraphPartials:
     def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question:
         """The question for fixed parameters (sampled, or pinned by a bank or --params)."""
         x, weights = parse(params)
-        nt = replace(literal_notation(notation), d=r"\partial")  # a weight is called d: dy/dd would confuse
+        nt = replace(notation, d=r"\partial")  # a weight is called d: dy/dd would confuse
         exact = exact_trace(x, weights)
         stated = stated_values(exact)
         t = stated_trace(x, weights, stated)

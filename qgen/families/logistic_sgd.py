@@ -11,7 +11,7 @@ after the step gamma_new h_new loss_new and loss_change (= loss_new − loss).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -73,7 +73,7 @@ class LogisticNotation(Notation):
 
 def logistic_notation(notation: Notation) -> LogisticNotation:
     """The same profile (step size, derivative letter, input and target letters) with this family's symbols."""
-    return LogisticNotation(**{f.name: getattr(notation, f.name) for f in fields(Notation)})
+    return notation.retyped(LogisticNotation)
 
 
 @dataclass(frozen=True)
