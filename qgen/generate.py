@@ -60,7 +60,7 @@ def build_version(bank: Bank, version: str) -> Version:
 def question_record(q: Question, seed: int | None) -> dict[str, Any]:
     """A solved question as data: the `qgen solve --json` contract, also used in the manifest."""
     out: dict[str, Any] = {"family": q.family, "seed": seed}
-    out.update({k: v for k, v in q.params.items()})
+    out.update(q.params)
     out["notation"] = q.notation.name
     if q.solution is not None:
         out["solution"] = q.solution

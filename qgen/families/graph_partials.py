@@ -159,12 +159,6 @@ def problems(params: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def dead_paths(params: Mapping[str, Any]) -> int:
-    """How many ReLUs output 0 (their path's partials vanish)."""
-    x, weights = parse(params)
-    return sum(weights[w1] * x[0] + weights[w2] * x[1] <= 0 for _, w1, w2 in PATHS.values())
-
-
 class GraphPartials:
     """See the module docstring."""
 
