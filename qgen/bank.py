@@ -11,9 +11,12 @@ A bank says which questions an exam has and how they are drawn:
       notation: bias-column        # or {profile: bias-row, lr: '\\eta'}
       precision: 4                 # decimal places asked for
       versions: 4
+      constraints: {distinct_answers: off}   # fairness constraints are on unless switched off
+      calculator: false            # no-calculator mode: short decimals, function values from a table
     questions:
       - family: mlp-backprop
-        domain: {hidden: [2], hidden_activation: [relu]}
+        domain: {hidden: [2], hidden_activation: [relu], x: {integers: [-2, 2]}}
+        constraints: {no_saturation: off}
         parts: ['z1', 'a1', 'grad.*']     # default: every part
         points: {'grad.*': 2}
         params: {...}              # optional: pin the numbers (canonical network form),
@@ -31,6 +34,7 @@ import yaml
 from qgen import families
 from qgen.errors import BankError, QgenError
 from qgen.families import domain as dom
+from qgen.families import rules as rl
 from qgen.notation import Notation, resolve
 
 
@@ -90,6 +94,7 @@ class QuestionSpec:
     notation: Notation
     places: int
     where: str  # file:line of the question, for later error messages
+    rules: rl.Rules = rl.DEFAULT
 
 
 @dataclass(frozen=True)
@@ -106,10 +111,13 @@ class Bank:
     places: int = 4
     versions: int = 1
     questions: tuple[QuestionSpec, ...] = ()
+    rules: rl.Rules = rl.DEFAULT  # the exam-wide constraints and calculator mode
 
 
-_EXAM_KEYS = {"id", "title", "course", "date", "instructions", "notation", "precision", "versions"}
-_QUESTION_KEYS = {"family", "title", "domain", "params", "parts", "points", "notation", "precision"}
+_EXAM_KEYS = {"id", "title", "course", "date", "instructions", "notation", "precision", "versions", "constraints",
+              "calculator"}
+_QUESTION_KEYS = {"family", "title", "domain", "params", "parts", "points", "notation", "precision", "constraints",
+                  "calculator"}
 
 
 def _known(path: Path, m: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -156,16 +164,39 @@ def load_bank(path: str | Path) -> Bank:
     versions = exam.get("versions", 1)
     if not isinstance(versions, int) or isinstance(versions, bool) or versions < 1:
         raise BankError(f"{_at(path, exam, 'versions')}: exam.versions: expected a whole number ≥ 1, got {versions!r}")
+    known = dict.fromkeys(c for f in families.FAMILIES.values() for c in f.constraints)
+    rules = _rules(path, exam, "exam", [*known, *rl.GENERIC, "hand_arithmetic"], rl.DEFAULT)
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         raise BankError(f"{_at(path, data, 'questions')}: questions: expected a non-empty list")
-    questions = tuple(_question(path, raw_questions, i, notation, places) for i in range(len(raw_questions)))
+    questions = tuple(_question(path, raw_questions, i, notation, places, rules) for i in range(len(raw_questions)))
     return Bank(path, exam_id, _text(path, exam, "title", "exam", "Exam"), _text(path, exam, "course", "exam"),
                 _text(path, exam, "date", "exam"), _text(path, exam, "instructions", "exam"), notation, places,
-                versions, questions)
+                versions, questions, rules)
 
 
-def _question(path: Path, items: list[Any], i: int, notation: Notation, places: int) -> QuestionSpec:
+def _rules(path: Path, m: Mapping[str, Any], where: str, allowed: list[str], inherited: rl.Rules) -> rl.Rules:
+    """The constraints and calculator mode of an exam or question (a question inherits the exam's)."""
+    calculator = m.get("calculator", inherited.calculator)
+    if not isinstance(calculator, bool):
+        raise BankError(f"{_at(path, m, 'calculator')}: {where}.calculator: expected true or false, got {calculator!r}")
+    try:
+        off = rl.switches(m.get("constraints"), allowed, f"{where}.constraints")
+    except BankError as e:
+        spec = m.get("constraints")
+        key = next((k for k in (spec if isinstance(spec, Mapping) else ()) if f"constraints.{k}:" in str(e)), None)
+        line = getattr(spec, "lines", {}).get(key) if key is not None else None
+        raise BankError(f"{path}:{line}: {e}" if line else f"{_at(path, m, 'constraints')}: {e}") from None
+    if "constraints" in m:  # a question's own switches replace the exam's for the constraints it names
+        spec = m["constraints"] or {}
+        off = (inherited.off - set(spec)) | off
+    else:
+        off = inherited.off
+    return rl.Rules(off=frozenset(off), calculator=calculator)
+
+
+def _question(path: Path, items: list[Any], i: int, notation: Notation, places: int,
+              exam_rules: rl.Rules = rl.DEFAULT) -> QuestionSpec:
     where = f"questions[{i}]"
     q = items[i]
     if not isinstance(q, Mapping):
@@ -177,12 +208,20 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
         raise BankError(f"{here}: {where}.family: missing; one of {', '.join(sorted(families.FAMILIES))}")
     try:
         family = families.get(q["family"])
-        merged = dom.merge(family.default_domain, q.get("domain"), f"{where}.domain")
+        merged = dom.merge(family.default_domain, q.get("domain"), f"{where}.domain",
+                           getattr(family, "domain_limits", None))
         if "notation" in q:
             notation = resolve(q["notation"], where=f"{where}.notation")
     except QgenError as e:
         key = next((k for k in ("domain", "notation") if k in q and f".{k}" in str(e)), "family")
-        raise type(e)(f"{_at(path, q, key)}: {e}") from None
+        line = _at(path, q, key)
+        if key == "domain" and isinstance(q.get("domain"), Mapping):  # the line of the domain key at fault
+            sub = next((k for k in q["domain"] if f"domain.{k}" in str(e)), None)
+            line = _at(path, q["domain"], sub) if sub is not None else line
+        raise type(e)(f"{line}: {e}") from None
+    relaxed = set(getattr(family, "relaxed", ())) - set(q.get("constraints") or {})  # off unless the question says on
+    exam_rules = rl.Rules(off=exam_rules.off | relaxed, calculator=exam_rules.calculator)
+    rules = _rules(path, q, where, [*family.constraints, *rl.GENERIC, "hand_arithmetic"], exam_rules)
     parts = q.get("parts")
     if parts is not None and (not isinstance(parts, list) or not all(isinstance(p, str) for p in parts)):
         raise BankError(f"{_at(path, q, 'parts')}: {where}.parts: expected a list of part ids or patterns like 'grad.*'")
@@ -205,7 +244,7 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
                         "or the path of a pin file")
     return QuestionSpec(i, family.name, _text(path, q, "title", where) or None, merged,
                         dict(params) if params is not None else None, parts, dict(points), notation,
-                        _places(path, q, where, places), here)
+                        _places(path, q, where, places), here, rules)
 
 
 def load_params(path: str | Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from qgen import __version__, families, numeric
+from qgen import __version__, difficulty, families, numeric
 from qgen.bank import load_bank, load_params
 from qgen.errors import QgenError
 from qgen.generate import question_record
@@ -129,3 +129,19 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
         made = "PDFs and .tex" if result.pdfs else ".tex"
         click.echo(f"{len(result.versions)} versions ({made}) of {bank.exam_id!r} in {result.out}: "
                    f"exam-<v>, key-<v>, manifest.json")
+        click.echo("difficulty (non-trivial steps / largest |value| per question):")
+        for line in difficulty.report_lines(result.difficulty):
+            click.echo("  " + line)
+
+
+@main.command()
+@click.argument("bank_file", metavar="BANK", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--versions", type=click.IntRange(1, 10000), default=None,
+              help="How many versions to draw (default: the bank's exam.versions, at least 20).")
+def check(bank_file: Path, versions: int | None) -> None:
+    """Validate BANK and draw its versions without rendering: constraint rejection rates and difficulty."""
+    from qgen.check import dry_run, summary_lines
+
+    bank = load_bank(bank_file)
+    for line in summary_lines(dry_run(bank, versions or max(bank.versions, 20))):
+        click.echo(line)

@@ -1,7 +1,10 @@
 """From a bank to solved versions and the manifest: pure (no files, no printing).
 
 A version's numbers come from a seed derived from the exam id, the version id and the
-question's place in the bank, so regenerating one version gives the same paper.
+question's place in the bank, so regenerating one version gives the same paper. A drawn
+question that breaks a constraint only the whole question shows (two parts with the same
+answer, the same numbers as an earlier version) is drawn again from the next seed of the
+same version ("salt" 1, 2, …); versions are built in order, so the set is reproducible too.
 
 >>> version_seed("quiz", "1", 0) == version_seed("quiz", "1", 0) != version_seed("quiz", "2", 0)
 True
@@ -10,22 +13,42 @@ True
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
-from typing import Any
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
 
 import numpy as np
 
 from qgen import __version__, families
 from qgen.bank import Bank, QuestionSpec
-from qgen.errors import QgenError
+from qgen.errors import FamilyError, QgenError
+from qgen.families import checks
 from qgen.families.base import Question, select_parts
+from qgen.families.domain import tallying, unmet
+from qgen.families.rules import constraint_of
 from qgen.render.latex import escape_text
 
+MAX_REDRAWS = 60  # new seeds a question may take to meet the whole-question constraints
 
-def version_seed(exam_id: str, version: str, index: int) -> int:
-    """A stable 63-bit seed for question `index` of version `version` of exam `exam_id`."""
-    digest = hashlib.sha256(f"qgen\x00{exam_id}\x00{version}\x00{index}".encode()).digest()
+
+def version_seed(exam_id: str, version: str, index: int, salt: int = 0) -> int:
+    """A stable 63-bit seed for question `index` of version `version` of exam `exam_id` (redraw `salt`)."""
+    extra = f"\x00{salt}" if salt else ""
+    digest = hashlib.sha256(f"qgen\x00{exam_id}\x00{version}\x00{index}{extra}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
+
+
+@dataclass
+class Draws:
+    """Per question index: the numbers versions built so far used, and why draws were rejected.
+
+    `sampled` counts the family sampler's draws ("draws") and, per constraint, the draws it
+    rejected; `redrawn` counts whole-question redraws ("draws" and per constraint).
+    """
+
+    taken: dict[int, set[str]] = field(default_factory=dict)
+    sampled: dict[int, Counter[str]] = field(default_factory=dict)
+    redrawn: dict[int, Counter[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,7 +64,8 @@ def build_question(spec: QuestionSpec, seed: int | None) -> Question:
     """Sample (unless pinned) and build one question of a bank; errors name the bank question."""
     family = families.get(spec.family)
     try:
-        params = spec.params if spec.params is not None else family.sample(np.random.default_rng(seed), spec.domain)
+        params = (spec.params if spec.params is not None
+                  else family.sample(np.random.default_rng(seed), spec.domain, spec.rules))
         q = family.build(params, spec.notation, spec.places)
         parts = select_parts(q.parts, spec.parts, spec.points, f"questions[{spec.index}]")
     except QgenError as e:
@@ -50,11 +74,49 @@ def build_question(spec: QuestionSpec, seed: int | None) -> Question:
     return replace(q, parts=parts, title=title)
 
 
-def build_version(bank: Bank, version: str) -> Version:
-    """Every question of `bank` for version `version`."""
-    seeds = tuple(None if spec.params is not None else version_seed(bank.exam_id, version, spec.index)
-                  for spec in bank.questions)
-    return Version(version, tuple(build_question(s, seed) for s, seed in zip(bank.questions, seeds)), seeds)
+def question_problems(spec: QuestionSpec, q: Question, taken: Iterable[str] = ()) -> list[str]:
+    """The whole-question constraints a built question breaks (enabled ones only)."""
+    out: list[str] = []
+    if spec.rules.on("distinct_answers"):
+        out += checks.answer_clashes(q)
+    if spec.rules.on("distinct_versions"):
+        out += checks.repeated(checks.fingerprint(families.get(spec.family), q.params), taken)
+    return out
+
+
+def draw_question(bank: Bank, spec: QuestionSpec, version: str, draws: Draws | None = None) -> tuple[Question, int | None]:
+    """Question `spec` of `version`, redrawn (next salt) until it meets the whole-question constraints."""
+    if spec.params is not None:  # pinned: exactly these numbers, in every version
+        return build_question(spec, None), None
+    draws = draws if draws is not None else Draws()
+    taken = draws.taken.setdefault(spec.index, set())
+    redrawn = draws.redrawn.setdefault(spec.index, Counter())
+    failures: Counter[str] = Counter()
+    for salt in range(MAX_REDRAWS):
+        seed = version_seed(bank.exam_id, version, spec.index, salt)
+        with tallying(draws.sampled.setdefault(spec.index, Counter())):
+            q = build_question(spec, seed)
+        problems = question_problems(spec, q, taken)
+        redrawn["draws"] += 1
+        redrawn.update(set(constraint_of(p) for p in problems))
+        if not problems:
+            taken.add(checks.fingerprint(families.get(spec.family), q.params))
+            return q, seed
+        failures.update(problems)
+    hint = unmet(spec.family, failures, MAX_REDRAWS, "the domain: more values to draw from")
+    raise FamilyError(f"{spec.where}: questions[{spec.index}] ({spec.family}), version {version}: {hint}")
+
+
+def build_version(bank: Bank, version: str, draws: Draws | None = None) -> Version:
+    """Every question of `bank` for version `version` (pass the same `draws` across a set's versions)."""
+    built = [draw_question(bank, spec, version, draws) for spec in bank.questions]
+    return Version(version, tuple(q for q, _ in built), tuple(seed for _, seed in built))
+
+
+def build_versions(bank: Bank, ids: Iterable[str], draws: Draws | None = None) -> list[Version]:
+    """The versions `ids` in order, no two sharing a question's numbers."""
+    draws = draws if draws is not None else Draws()
+    return [build_version(bank, v, draws) for v in ids]
 
 
 def question_record(q: Question, seed: int | None) -> dict[str, Any]:

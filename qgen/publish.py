@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from qgen import difficulty
 from qgen.bank import Bank
 from qgen.errors import QgenError
-from qgen.generate import Version, build_version, manifest
+from qgen.generate import Draws, Version, build_version, manifest
 from qgen.render import pdf
 from qgen.render.exam import document
 
@@ -29,6 +30,7 @@ class Result:
     versions: list[Version]
     tex: list[Path]
     pdfs: list[Path]
+    difficulty: difficulty.Report
 
 
 def render_version(bank: Bank, v: Version, *, key: bool) -> str:
@@ -53,9 +55,10 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
     tell = progress or (lambda stage, n: None)
 
     versions: list[Version] = []
+    draws = Draws()
     tell("versions", -len(version_ids))
     for vid in version_ids:
-        versions.append(build_version(bank, vid))
+        versions.append(build_version(bank, vid, draws))
         tell("versions", 1)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +73,10 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
                 path = staging / f"{kind}-{v.id}.tex"
                 path.write_text(render_version(bank, v, key=key), encoding="utf-8")
                 tex_files.append(path)
-        (staging / "manifest.json").write_text(json.dumps(manifest(bank, versions), indent=1) + "\n", encoding="utf-8")
+        report = difficulty.compare(difficulty.measure_versions(versions))
+        record = manifest(bank, versions)
+        record["difficulty"] = report.as_dict()
+        (staging / "manifest.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         pdfs: list[Path] = []
         if make_pdf:
             tell("pdf", -len(tex_files))
@@ -79,7 +85,7 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Result(out, versions, [out / p.name for p in tex_files], [out / p.name for p in pdfs])
+    return Result(out, versions, [out / p.name for p in tex_files], [out / p.name for p in pdfs], report)
 
 
 def _replace(staging: Path, out: Path) -> None:

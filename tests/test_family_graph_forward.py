@@ -252,7 +252,7 @@ def test_impossible_domain_is_a_family_error_naming_a_constraint():
     domain = dom.merge(FAMILY.default_domain, {"operations": ["neg", "add"], "nodes": [5]}, "d")
     with pytest.raises(FamilyError) as exc:
         FAMILY.sample(np.random.default_rng(0), domain)
-    assert "no fair instance" in str(exc.value) and "×" in str(exc.value)
+    assert "no fair instance" in str(exc.value) and "of 400 draws" in str(exc.value)
 
 
 def test_domain_of_eight_nodes_gives_eight_nodes():

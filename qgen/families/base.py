@@ -15,6 +15,7 @@ import numpy as np
 
 from qgen import numeric
 from qgen.errors import BankError
+from qgen.families.rules import Rules
 from qgen.notation import Notation
 from qgen.numeric import Value
 from qgen.trace import Trace
@@ -83,13 +84,19 @@ class Question:
 
 
 class Family(Protocol):
-    """A question family (see the module docstring)."""
+    """A question family (see the module docstring).
+
+    Optional: `domain_limits` (count-valued domain keys and their bounds), `fingerprint(params)`
+    (what two versions must not share; default: all the parameters), `relaxed` (generic
+    constraints off unless a bank question switches them on).
+    """
 
     name: str
     summary: str
     default_domain: Mapping[str, Any]
+    constraints: tuple[str, ...]  # the constraints `sample` enforces (see qgen.families.rules)
 
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]: ...
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = ...) -> dict[str, Any]: ...
 
     def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question: ...
 

@@ -8,6 +8,7 @@ other edges.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -160,7 +161,17 @@ def draw_network(
     r"""A `\begin{tikzpicture}...\end{tikzpicture}` of a dense network, input layer on the left.
 
     Edge key (l, i, j): from unit j of layer l-1 (j = 0: its bias node) to unit i of layer l.
+    The picture depends only on the shape and the labels, so it is computed once per shape
+    and labels (versions of an exam share a few).
     """
+    return _draw(tuple(layer_sizes), tuple(tuple(labels) for labels in node_labels),
+                 None if bias_labels is None else tuple(bias_labels),
+                 None if edge_labels is None else tuple(sorted(edge_labels.items())),
+                 frozenset(highlight), None if layer_captions is None else tuple(layer_captions))
+
+
+@functools.lru_cache(maxsize=512)
+def _draw(layer_sizes, node_labels, bias_labels, edge_labels, highlight, layer_captions) -> str:
     biases = list(bias_labels) if bias_labels is not None else [None] * len(layer_sizes)
     labels = dict(edge_labels or {})
     _check(layer_sizes, node_labels, biases, [*labels, *highlight])

@@ -1,0 +1,92 @@
+"""What makes a drawn instance a fair exam question: named constraints, each switchable in a bank.
+
+A family's `problems` names what an instance breaks as `"<constraint>: <detail>"`; sampling
+keeps drawing until nothing an enabled constraint forbids is left. A bank switches
+constraints off per exam or per question (`constraints: {no_saturation: off}`) and picks
+the no-calculator mode (`calculator: false`).
+
+>>> rules = Rules(off=frozenset({"no_saturation"}))
+>>> rules.keep(["no_saturation: |z| = 6", "relu_not_at_kink: z = 0"])
+['relu_not_at_kink: z = 0']
+>>> constraint_of("relu_not_at_kink: z = 0")
+'relu_not_at_kink'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from qgen.errors import BankError
+
+# every constraint a family may check, with the sentence `qgen check` and error messages use
+CONSTRAINTS: dict[str, str] = {
+    "no_saturation": "no sigmoid/tanh input beyond ±4, so σ′ and tanh′ are not about 0",
+    "relu_not_at_kink": "no ReLU input exactly 0, where its derivative is ambiguous",
+    "dead_relu": "ReLU units are off only where the question wants one (domain dead_units/dead_unit/dead_paths)",
+    "threshold_margin": "the predicted probability is not within 0.05 of the 0.5 threshold",
+    "nonzero_derivatives": "every asked derivative is non-zero at the precision asked",
+    "loss_decreases": "the loss goes down after the update, visibly at the precision asked",
+    "moderate_values": "numbers stay workable by hand (predictions near their targets, bounded values)",
+    "well_posed": "no degenerate instance (repeated inputs or functions, ties, constant nodes)",
+    "distinct_answers": "answers of different parts differ at the precision asked",
+    "distinct_versions": "no two versions of the exam share the same numbers for a question",
+    "hand_arithmetic": "no-calculator mode: every intermediate is a short decimal or read from the printed table",
+}
+
+# checked for every family by the generator, on the built question
+GENERIC = ("distinct_answers", "distinct_versions")
+
+
+def problem(constraint: str, detail: str) -> str:
+    """A broken constraint as families report it: `"<constraint>: <detail>"`."""
+    assert constraint in CONSTRAINTS, constraint
+    return f"{constraint}: {detail}"
+
+
+def constraint_of(problem_text: str) -> str:
+    """The constraint a problem string names."""
+    return problem_text.partition(":")[0]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The constraints switched off, and whether students have a calculator."""
+
+    off: frozenset[str] = frozenset()
+    calculator: bool = True
+
+    def on(self, constraint: str) -> bool:
+        """Is `constraint` enforced? (hand_arithmetic only without a calculator)"""
+        if constraint == "hand_arithmetic":
+            return not self.calculator and constraint not in self.off
+        return constraint not in self.off
+
+    def keep(self, problems: Iterable[str]) -> list[str]:
+        """The problems that enabled constraints forbid."""
+        return [p for p in problems if self.on(constraint_of(p))]
+
+
+DEFAULT = Rules()
+
+
+def switches(spec: object, allowed: Iterable[str], where: str) -> frozenset[str]:
+    """The constraints a bank's `constraints:` mapping switches off (values true/false, on/off).
+
+    >>> sorted(switches({"no_saturation": False, "dead_relu": True}, CONSTRAINTS, "q"))
+    ['no_saturation']
+    """
+    if spec is None:
+        return frozenset()
+    if not isinstance(spec, Mapping):
+        raise BankError(f"{where}: expected a mapping of constraint: on/off, e.g. {{no_saturation: off}}")
+    allowed = list(allowed)
+    off = set()
+    for name, value in spec.items():
+        if name not in allowed:
+            raise BankError(f"{where}.{name}: unknown constraint; this question checks: {', '.join(allowed)}")
+        if not isinstance(value, bool):
+            raise BankError(f"{where}.{name}: expected on or off (true/false), got {value!r}")
+        if not value:
+            off.add(name)
+    return frozenset(off)
