@@ -17,6 +17,7 @@ A bank says which questions an exam has and how they are drawn:
       - family: mlp-backprop
         domain: {hidden: [2], hidden_activation: [relu], x: {integers: [-2, 2]}}
         constraints: {no_saturation: off}
+        shared: [hidden, loss]     # domain keys drawn once for all versions (default: the family's)
         parts: ['z1', 'a1', 'grad.*']     # default: every part
         points: {'grad.*': 2}
         params: {...}              # optional: pin the numbers (canonical network form),
@@ -95,6 +96,7 @@ class QuestionSpec:
     places: int
     where: str  # file:line of the question, for later error messages
     rules: rl.Rules = rl.DEFAULT
+    shared: tuple[str, ...] = ()  # domain keys drawn once per exam: every version has the same shape
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class Bank:
 _EXAM_KEYS = {"id", "title", "course", "date", "instructions", "notation", "precision", "versions", "constraints",
               "calculator"}
 _QUESTION_KEYS = {"family", "title", "domain", "params", "parts", "points", "notation", "precision", "constraints",
-                  "calculator"}
+                  "calculator", "shared"}
 
 
 def _known(path: Path, m: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -244,7 +246,19 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
                         "or the path of a pin file")
     return QuestionSpec(i, family.name, _text(path, q, "title", where) or None, merged,
                         dict(params) if params is not None else None, parts, dict(points), notation,
-                        _places(path, q, where, places), here, rules)
+                        _places(path, q, where, places), here, rules, _shared(path, q, where, family, merged))
+
+
+def _shared(path: Path, q: Mapping[str, Any], where: str, family: Any, domain: Mapping[str, Any]) -> tuple[str, ...]:
+    """The domain keys every version draws alike (the family's default, or the question's list)."""
+    shared = q.get("shared", list(getattr(family, "shared", ())))
+    if not isinstance(shared, list) or not all(isinstance(k, str) for k in shared):
+        raise BankError(f"{_at(path, q, 'shared')}: {where}.shared: expected a list of domain keys, e.g. [points]")
+    unknown = [k for k in shared if k not in domain]
+    if unknown:
+        raise BankError(f"{_at(path, q, 'shared')}: {where}.shared: {unknown} are not domain keys of {family.name}; "
+                        f"it draws: {', '.join(domain)}")
+    return tuple(shared)
 
 
 def load_params(path: str | Path) -> dict[str, Any]:

@@ -58,6 +58,5 @@ def summary_lines(run: DryRun) -> list[str]:
         lines.append(f"{head}: {sampled['draws'] / max(n, 1):.1f} draws per version{calc}; constraints off: {off}")
         lines.append(f"      draws rejected by: {_rates(sampled)}")
         lines.append(f"      questions redrawn ({redrawn['draws'] - n} of {redrawn['draws']}): {_rates(redrawn)}")
-    lines.append("difficulty (non-trivial steps / largest |value| per question):")
-    lines += ["  " + line for line in difficulty.report_lines(run.report)]
+    lines += ["  " + line for line in difficulty.report_lines(run.report, width=78)]
     return lines

@@ -129,8 +129,7 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
         made = "PDFs and .tex" if result.pdfs else ".tex"
         click.echo(f"{len(result.versions)} versions ({made}) of {bank.exam_id!r} in {result.out}: "
                    f"exam-<v>, key-<v>, manifest.json")
-        click.echo("difficulty (non-trivial steps / largest |value| per question):")
-        for line in difficulty.report_lines(result.difficulty):
+        for line in difficulty.report_lines(result.difficulty, width=78):
             click.echo("  " + line)
 
 

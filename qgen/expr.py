@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Iterator, Mapping, Union
+from typing import Callable, Iterator, Mapping, Protocol, Union
 
 from qgen import numeric
 from qgen.numeric import Value
@@ -92,7 +92,8 @@ class Pow:
 
 @dataclass(frozen=True)
 class Fn:
-    """A named function of its arguments: sigmoid, tanh, relu, leaky_relu, step, exp, ln, max, min."""
+    """A named function of its arguments: sigmoid, tanh, dsigmoid (σ′), dtanh (tanh′), relu, leaky_relu,
+    step, leaky_step, exp, ln, max, min."""
 
     name: str
     args: tuple["Expr", ...]
@@ -105,6 +106,8 @@ Expr = Union[Const, Ref, Sum, Sub, Neg, Prod, Div, Pow, Fn]
 FUNCTIONS: dict[str, Callable[..., Value]] = {
     "sigmoid": numeric.sigmoid,
     "tanh": numeric.tanh,
+    "dsigmoid": numeric.dsigmoid,
+    "dtanh": numeric.dtanh,
     "exp": numeric.exp,
     "ln": numeric.log,
     "relu": lambda z: z if z > 0 else Fraction(0),
@@ -118,6 +121,8 @@ FUNCTIONS: dict[str, Callable[..., Value]] = {
 _FN_LATEX = {
     "sigmoid": r"\sigma",
     "tanh": r"\tanh",
+    "dsigmoid": r"\sigma'",
+    "dtanh": r"\tanh'",
     "exp": r"\exp",
     "ln": r"\ln",
     "relu": r"\operatorname{ReLU}",
@@ -127,8 +132,23 @@ _FN_LATEX = {
 }
 
 
-def evaluate(e: Expr, env: Mapping[str, Value]) -> Value:
-    """The value of `e` with each Ref looked up in `env`."""
+class Table(Protocol):
+    """What `evaluate` needs of a function table (`qgen.tables.FunctionTable`)."""
+
+    def lookup(self, name: str, arg: Value) -> Fraction | None: ...
+
+
+def evaluate(e: Expr, env: Mapping[str, Value], table: Table | None = None) -> Value:
+    """The value of `e` with each Ref looked up in `env`.
+
+    With a `table`, a one-argument function at one of the table's points takes the table's
+    stated value (σ(1) = 0.73); elsewhere it is computed exactly.
+
+    >>> class Stated:
+    ...     def lookup(self, name, arg): return Fraction(73, 100) if (name, arg) == ("sigmoid", 1) else None
+    >>> evaluate(Fn("sigmoid", (Ref("z"),)), {"z": Fraction(1)}, Stated())
+    Fraction(73, 100)
+    """
     if isinstance(e, Const):
         return e.value
     if isinstance(e, Ref):
@@ -136,25 +156,29 @@ def evaluate(e: Expr, env: Mapping[str, Value]) -> Value:
     if isinstance(e, Sum):
         total: Value = Fraction(0)
         for t in e.terms:
-            total = numeric.add(total, evaluate(t, env))
+            total = numeric.add(total, evaluate(t, env, table))
         return total
     if isinstance(e, Sub):
-        return numeric.sub(evaluate(e.left, env), evaluate(e.right, env))
+        return numeric.sub(evaluate(e.left, env, table), evaluate(e.right, env, table))
     if isinstance(e, Neg):
-        return -evaluate(e.arg, env)
+        return -evaluate(e.arg, env, table)
     if isinstance(e, Prod):
         result: Value = Fraction(1)
         for f in e.factors:
-            result = numeric.mul(result, evaluate(f, env))
+            result = numeric.mul(result, evaluate(f, env, table))
         return result
     if isinstance(e, Div):
-        return numeric.div(evaluate(e.num, env), evaluate(e.den, env))
+        return numeric.div(evaluate(e.num, env, table), evaluate(e.den, env, table))
     if isinstance(e, Pow):
-        return evaluate(e.base, env) ** e.n
+        return evaluate(e.base, env, table) ** e.n
     if isinstance(e, Fn):
-        args = [evaluate(a, env) for a in e.args]
+        args = [evaluate(a, env, table) for a in e.args]
         if e.slope is not None:
             args.append(e.slope)
+        elif table is not None and len(args) == 1:
+            stated = table.lookup(e.name, args[0])
+            if stated is not None:
+                return stated
         return FUNCTIONS[e.name](*args)
     raise TypeError(f"not an expression: {e!r}")
 
@@ -191,23 +215,68 @@ def substitute(e: Expr, replace: Callable[[str], Expr | None]) -> Expr:
     if isinstance(e, Ref):
         r = replace(e.key)
         return e if r is None else substitute(r, replace)
-    if isinstance(e, Const):
+    return _rebuilt(e, lambda c: substitute(c, replace))
+
+
+def _rebuilt(e: Expr, child: Callable[[Expr], Expr]) -> Expr:
+    """`e` with each direct sub-expression c replaced by child(c)."""
+    if isinstance(e, (Const, Ref)):
         return e
     if isinstance(e, Sum):
-        return Sum(tuple(substitute(t, replace) for t in e.terms))
+        return Sum(tuple(child(t) for t in e.terms))
     if isinstance(e, Prod):
-        return Prod(tuple(substitute(f, replace) for f in e.factors))
+        return Prod(tuple(child(f) for f in e.factors))
     if isinstance(e, Sub):
-        return Sub(substitute(e.left, replace), substitute(e.right, replace))
+        return Sub(child(e.left), child(e.right))
     if isinstance(e, Div):
-        return Div(substitute(e.num, replace), substitute(e.den, replace))
+        return Div(child(e.num), child(e.den))
     if isinstance(e, Neg):
-        return Neg(substitute(e.arg, replace))
+        return Neg(child(e.arg))
     if isinstance(e, Pow):
-        return Pow(substitute(e.base, replace), e.n)
+        return Pow(child(e.base), e.n)
     if isinstance(e, Fn):
-        return Fn(e.name, tuple(substitute(a, replace) for a in e.args), e.slope)
+        return Fn(e.name, tuple(child(a) for a in e.args), e.slope)
     raise TypeError(f"not an expression: {e!r}")
+
+
+# -- function tables (no-calculator mode) -----------------------------------------------
+@dataclass(frozen=True)
+class Call:
+    """One evaluation of a one-argument function inside a formula; `stated`: read from the table."""
+
+    name: str
+    arg: Value
+    value: Value
+    stated: bool
+
+
+def calls(e: Expr, env: Mapping[str, Value], table: Table | None = None) -> list[Call]:
+    """Every one-argument function call in `e` (outer before inner), with its argument and value.
+
+    >>> calls(Fn("relu", (Ref("z"),)), {"z": Fraction(-2)})
+    [Call(name='relu', arg=Fraction(-2, 1), value=Fraction(0, 1), stated=False)]
+    """
+    out: list[Call] = []
+
+    def walk(x: Expr) -> None:
+        if isinstance(x, Fn) and x.slope is None and len(x.args) == 1:
+            arg = evaluate(x.args[0], env, table)
+            value = table.lookup(x.name, arg) if table is not None else None
+            out.append(Call(x.name, arg, FUNCTIONS[x.name](arg) if value is None else value, value is not None))
+        for c in children(x):
+            walk(c)
+
+    walk(e)
+    return out
+
+
+def with_stated(e: Expr, env: Mapping[str, Value], table: Table) -> Expr:
+    """`e` with each function call the table answers replaced by its stated value (σ(z₁) -> 0.73)."""
+    if isinstance(e, Fn) and e.slope is None and len(e.args) == 1:
+        value = table.lookup(e.name, evaluate(e.args[0], env, table))
+        if value is not None:
+            return Const(value)
+    return _rebuilt(e, lambda c: with_stated(c, env, table))
 
 
 def const_latex(v: Fraction, as_fraction: bool = False) -> str:

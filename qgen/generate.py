@@ -24,7 +24,7 @@ from qgen.bank import Bank, QuestionSpec
 from qgen.errors import FamilyError, QgenError
 from qgen.families import checks
 from qgen.families.base import Question, select_parts
-from qgen.families.domain import tallying, unmet
+from qgen.families.domain import draw, tallying, unmet
 from qgen.families.rules import constraint_of
 from qgen.render.latex import escape_text
 
@@ -60,12 +60,19 @@ class Version:
     seeds: tuple[int | None, ...]
 
 
-def build_question(spec: QuestionSpec, seed: int | None) -> Question:
+def shared_domain(exam_id: str, spec: QuestionSpec) -> dict[str, Any]:
+    """The question's domain with each `shared` key fixed to one value drawn for the whole exam."""
+    rng = np.random.default_rng(version_seed(exam_id, "\x00shared", spec.index))
+    fixed = {key: [draw(rng, spec.domain[key], f"domain.{key}")] for key in spec.shared}
+    return {**spec.domain, **fixed}
+
+
+def build_question(spec: QuestionSpec, seed: int | None, domain: dict[str, Any] | None = None) -> Question:
     """Sample (unless pinned) and build one question of a bank; errors name the bank question."""
     family = families.get(spec.family)
     try:
         params = (spec.params if spec.params is not None
-                  else family.sample(np.random.default_rng(seed), spec.domain, spec.rules))
+                  else family.sample(np.random.default_rng(seed), domain or spec.domain, spec.rules))
         q = family.build(params, spec.notation, spec.places)
         parts = select_parts(q.parts, spec.parts, spec.points, f"questions[{spec.index}]")
     except QgenError as e:
@@ -89,13 +96,14 @@ def draw_question(bank: Bank, spec: QuestionSpec, version: str, draws: Draws | N
     if spec.params is not None:  # pinned: exactly these numbers, in every version
         return build_question(spec, None), None
     draws = draws if draws is not None else Draws()
+    domain = shared_domain(bank.exam_id, spec)
     taken = draws.taken.setdefault(spec.index, set())
     redrawn = draws.redrawn.setdefault(spec.index, Counter())
     failures: Counter[str] = Counter()
     for salt in range(MAX_REDRAWS):
         seed = version_seed(bank.exam_id, version, spec.index, salt)
         with tallying(draws.sampled.setdefault(spec.index, Counter())):
-            q = build_question(spec, seed)
+            q = build_question(spec, seed, domain)
         problems = question_problems(spec, q, taken)
         redrawn["draws"] += 1
         redrawn.update(set(constraint_of(p) for p in problems))

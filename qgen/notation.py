@@ -69,6 +69,7 @@ class Notation:
     input_index: a feature as x_{j} (sub) or x[j] (bracket).
     delta: when set (e.g. δ), the derivative of the loss by a hidden unit's pre-activation is
     δ named by the unit's activation (seed 002's δ_h = ∂L/∂z) and by the output δ_ŷ.
+    overridden: the fields a bank set explicitly (see `explicit_or`).
     """
 
     name: str
@@ -95,6 +96,19 @@ class Notation:
     layers: int = field(default=2, compare=False)  # weight layers of the network being written
     out_width: int = field(default=1, compare=False)  # outputs of that network (1 drops ŷ's index)
     widths: tuple[int, ...] = field(default=(), compare=False)  # its widths, input first
+    overridden: frozenset[str] = field(default=frozenset(), compare=False)
+
+    def explicit_or(self, name: str, own: str) -> str:
+        """The bank's own value of field `name` if it set one, else a family's own symbol `own`.
+
+        Families that follow their own document's names (logistic regression's L and w) keep
+        them under any profile, but a symbol a bank overrides explicitly reaches them too.
+
+        >>> explicit = resolve({"profile": "bias-row", "loss": "E"})
+        >>> explicit.explicit_or("loss", "L"), PROFILES["bias-row"].explicit_or("loss", "L")
+        ('E', 'L')
+        """
+        return getattr(self, name) if name in self.overridden else own
 
     def for_network(self, widths: list[int]) -> "Notation":
         """The same profile, told the widths of the network it writes (input first)."""
@@ -232,10 +246,10 @@ class Notation:
         if self.bias == "separate" and not self.lone_index:
             i = "" if self._lone(s.layer) else i
             j = "" if s.name == "W" and self._lone(s.layer - 1) else j
-        if self.bias == "row":
-            return f"{self.weight}^{{{s.layer}}}_{{{j}{i}}}"
+        if self.bias == "row":  # marked like the matrix: W^{1}_{21}, or W_{1,21} when layers are subscripts
+            return self._mark(self.weight, s.layer, f"{j}{i}")
         if self.bias == "column":
-            return f"{self.weight}_{{{s.layer},{i},{j}}}"
+            return self._mark(self.weight, s.layer, f"{i},{j}")
         if s.name == "b":
             return self._mark(self.bias_letter, s.layer, str(i) or None)
         return self._mark(self.weight, s.layer, f"{i}{j}" or None)
@@ -331,13 +345,39 @@ PROFILES: dict[str, Notation] = {
     ),
 }
 
-_OVERRIDABLE = {f.name for f in fields(Notation)} - {"name", "bias", "layers", "out_width", "widths"}
-_CHOICES = {"layer_style": ("super", "sub", "paren"), "hidden_layer_marks": ("always", "deep"),
-            "point_style": ("super", "argument"), "input_index": ("sub", "bracket")}
+_OVERRIDABLE = {f.name for f in fields(Notation)} - {"name", "layers", "out_width", "widths", "overridden"}
+_CHOICES = {"bias": ("row", "column", "separate", "flat"), "layer_style": ("super", "sub", "paren"),
+            "hidden_layer_marks": ("always", "deep"), "point_style": ("super", "argument"),
+            "input_index": ("sub", "bracket")}
+_FOLLOWERS = (("pre", "out_pre"), ("post", "out_post"))  # an output letter the profile shares with its hidden one
+
+
+def _check(key: str, value: Any, where: str) -> None:
+    """A BankError naming `where` unless `value` suits the field `key`."""
+    if key == "index_base":
+        if isinstance(value, bool) or value not in (0, 1):
+            raise BankError(f"{where}: must be 0 or 1, got {value!r}")
+    elif key == "lone_index":
+        if not isinstance(value, bool):
+            raise BankError(f"{where}: expected true or false, got {value!r}")
+    elif key in _CHOICES:
+        if value not in _CHOICES[key]:
+            raise BankError(f"{where}: {value!r} is not one of {', '.join(_CHOICES[key])}")
+    elif not isinstance(value, str) or not (value.strip() or key == "delta"):  # delta: '' names no δ terms
+        raise BankError(f"{where}: expected LaTeX text, got {value!r}")
 
 
 def resolve(spec: str | Mapping[str, Any] | None, *, where: str = "notation") -> Notation:
-    """A profile by name, or a mapping {profile: NAME, <symbol>: <LaTeX>, ...} overriding single symbols."""
+    """A profile by name, or a mapping {profile: NAME, <field>: <value>, ...} overriding single fields.
+
+    Text fields take LaTeX; `bias`, `layer_style`, … one of their choices; `index_base` 0 or 1;
+    `lone_index` true or false. Renaming the hidden `pre`/`post` letter renames the output's
+    too where the profile writes both with one letter (separate-bias: z¹ and z²).
+
+    >>> nt = resolve({"profile": "separate-bias", "pre": "A", "bias": "row"})
+    >>> nt.bias, nt.out_pre
+    ('row', 'A')
+    """
     if spec is None:
         return PROFILES["bias-column"]
     if isinstance(spec, str):
@@ -345,19 +385,33 @@ def resolve(spec: str | Mapping[str, Any] | None, *, where: str = "notation") ->
     if not isinstance(spec, Mapping):
         raise BankError(f"{where}: expected a profile name or a mapping, got {spec!r}")
     name = spec.get("profile", "bias-column")
-    if name not in PROFILES:
+    if not isinstance(name, str) or name not in PROFILES:
         raise BankError(f"{where}: unknown notation profile {name!r}; choose one of {', '.join(PROFILES)}")
     overrides = {k: v for k, v in spec.items() if k != "profile"}
-    unknown = sorted(set(overrides) - _OVERRIDABLE)
+    unknown = sorted(str(k) for k in overrides if k not in _OVERRIDABLE)
     if unknown:
-        raise BankError(f"{where}: unknown notation key(s) {', '.join(unknown)}; known: {', '.join(sorted(_OVERRIDABLE))}")
-    if "index_base" in overrides and overrides["index_base"] not in (0, 1):
-        raise BankError(f"{where}.index_base: must be 0 or 1, got {overrides['index_base']!r}")
+        known = ", ".join(sorted(_OVERRIDABLE))
+        raise BankError(f"{where}: unknown notation key(s) {', '.join(unknown)}; known: {known}")
     for key, value in overrides.items():
-        if key == "lone_index" and not isinstance(value, bool):
-            raise BankError(f"{where}.lone_index: expected true or false, got {value!r}")
-        if key not in ("index_base", "lone_index") and not isinstance(value, str):
-            raise BankError(f"{where}.{key}: expected LaTeX text, got {value!r}")
-        if key in _CHOICES and value not in _CHOICES[key]:
-            raise BankError(f"{where}.{key}: {value!r} is not one of {', '.join(_CHOICES[key])}")
-    return replace(PROFILES[name], **overrides)
+        _check(key, value, f"{where}.{key}")
+    base = PROFILES[name]
+    for hidden, out in _FOLLOWERS:
+        if hidden in overrides and out not in overrides and getattr(base, out) == getattr(base, hidden):
+            overrides[out] = overrides[hidden]
+    nt = replace(base, **overrides, overridden=frozenset(overrides))
+    _check_distinct(nt, where)
+    return nt
+
+
+_LETTERS = ("pre", "post", "out_pre", "out_post", "weight", "bias_letter", "input", "target")
+_SHARED = {("pre", "out_pre"), ("post", "out_post")}  # one letter, told apart by the layer mark
+
+
+def _check_distinct(nt: Notation, where: str) -> None:
+    """A BankError naming both keys when two different quantities would print with one letter."""
+    keys = [k for k in _LETTERS if k != "bias_letter" or nt.bias == "separate"]
+    for n, first in enumerate(keys):
+        for second in keys[n + 1:]:
+            if getattr(nt, first) == getattr(nt, second) and (first, second) not in _SHARED:
+                raise BankError(f"{where}: {first} and {second} are both written {getattr(nt, first)!r}; "
+                                f"set {where}.{first} or {where}.{second} to tell them apart")

@@ -129,6 +129,18 @@ def tanh(v: Value) -> Value:
     return CTX.tanh(real(v))
 
 
+def dsigmoid(v: Value) -> Value:
+    """σ′(v) = σ(v)(1 − σ(v)); exact only at 0 (¼)."""
+    s = sigmoid(v)
+    return mul(s, sub(Fraction(1), s))
+
+
+def dtanh(v: Value) -> Value:
+    """tanh′(v) = 1 − tanh(v)²; exact only at 0 (1)."""
+    t = tanh(v)
+    return sub(Fraction(1), mul(t, t))
+
+
 def to_float(v: Value) -> float:
     """The nearest float (for JSON and numpy)."""
     if isinstance(v, Real):

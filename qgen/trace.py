@@ -5,6 +5,10 @@ symbol, a formula over other quantities (`qgen.expr`), and its value. A part of 
 asks for quantities; a worked solution prints the formula chain; error-carried-forward is
 `Trace.evaluate` with a student's values substituted for the quantities they answered.
 
+A Trace may carry a function table (`qgen.tables`, the no-calculator mode): then σ, σ′, tanh,
+tanh′, ln, exp at the table's points take the table's stated values, in building, in
+error-carried-forward and in the worked lines, which say so.
+
 >>> t = Trace()
 >>> _ = t.given("x", Sym("x", index=(1,)), 3)
 >>> _ = t.add("y2", Sym("y"), Prod((Const(Fraction(2)), Ref("x"))))
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction  # noqa: F401  (the doctests use it)
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from qgen import expr as ex
 from qgen import numeric
@@ -24,6 +28,12 @@ from qgen.errors import UndefinedValueError
 from qgen.expr import Const, Expr, Prod, Ref  # noqa: F401  (re-exported for families)
 from qgen.notation import Notation, Sym
 from qgen.numeric import Value
+
+if TYPE_CHECKING:
+    from qgen.tables import FunctionTable
+
+# how a worked line marks a value read from the printed table
+TABLE_NOTE = r"\quad\text{(from the table)}"
 
 
 @dataclass(frozen=True)
@@ -52,9 +62,15 @@ class Quantity:
 class Trace:
     """An ordered (topological) collection of Quantities; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: FunctionTable | None = None) -> None:
         self._q: dict[str, Quantity] = {}
         self._env: dict[str, Value] = {}
+        self._table = table
+
+    @property
+    def table(self) -> FunctionTable | None:
+        """The function table the values are read from (None: every function is computed exactly)."""
+        return self._table
 
     # -- building ------------------------------------------------------------------------
     def given(self, key: str, sym: Sym, value: object, role: str = "given") -> Value:
@@ -64,7 +80,7 @@ class Trace:
     def add(self, key: str, sym: Sym, formula: Expr, role: str = "forward", *, inline: bool = False) -> Value:
         """Add a quantity computed by `formula` from quantities already in the Trace."""
         try:
-            value = ex.evaluate(formula, self._env)
+            value = ex.evaluate(formula, self._env, self._table)
         except KeyError as e:
             raise KeyError(f"{key}: formula refers to the unknown quantity {e}") from None
         except (ValueError, ZeroDivisionError) as e:
@@ -119,7 +135,7 @@ class Trace:
                 env[key] = q.value
             else:
                 try:
-                    env[key] = ex.evaluate(q.expr, env)
+                    env[key] = ex.evaluate(q.expr, env, self._table)
                 except (ZeroDivisionError, ValueError, OverflowError):
                     env[key] = numeric.CTX.nan
         return env
@@ -134,6 +150,25 @@ class Trace:
                 seen.add(k)
                 stack.extend(self._q[k].deps)
         return [k for k in self._q if k in seen]
+
+    # -- the function table -----------------------------------------------------------------
+    def table_reads(self, key: str) -> list[ex.Call]:
+        """The function calls of `key`'s own formula that read the table (empty without a table).
+
+        >>> from qgen.tables import STANDARD
+        >>> t = Trace(table=STANDARD); _ = t.given("z", Sym("z"), 1)
+        >>> _ = t.add("a", Sym("a"), ex.Fn("sigmoid", (Ref("z"),)))
+        >>> [(c.name, c.arg, c.value) for c in t.table_reads("a")]
+        [('sigmoid', Fraction(1, 1), Fraction(73, 100))]
+        """
+        formula = self._q[key].expr
+        if self._table is None or formula is None:
+            return []
+        return [c for c in ex.calls(formula, self._env, self._table) if c.stated]
+
+    def table_keys(self) -> list[str]:
+        """Keys, in build order, whose formula read at least one value from the table."""
+        return [k for k in self._q if self.table_reads(k)]
 
     # -- worked solutions ----------------------------------------------------------------
     def expanded(self, key: str) -> Expr | None:
@@ -152,6 +187,8 @@ class Trace:
         """One worked line: symbol = formula = formula with numbers = value (repeats left out).
 
         `formula` writes the value another way than the quantity's own (expanded) formula.
+        With a table, the values it gives are substituted too, and the line says they come from
+        the table: a = σ(z) = σ(1) = 0.73 (from the table).
 
         >>> t = Trace(); _ = t.given("a", Sym("x", index=(1,)), "1.5")
         >>> _ = t.add("b", Sym("y"), Prod((Const(Fraction(2)), Ref("a"))))
@@ -163,10 +200,14 @@ class Trace:
         q = self._q[key]
         pieces = [self.symbol(key, notation)]
         formula = formula if formula is not None else self.expanded(key)  # another way to write the value
+        note = ""
         if formula is not None:
             pieces.append(ex.latex(formula, lambda k: self.symbol(k, notation)))
             pieces.append(ex.latex(formula, lambda k: fmt(self._q[k].value)))
+            if self._table is not None and any(c.stated for c in ex.calls(formula, self._env, self._table)):
+                pieces.append(ex.latex(ex.with_stated(formula, self._env, self._table), lambda k: fmt(self._q[k].value)))
+                note = TABLE_NOTE
         value = fmt(q.value)
         out = [p for n, p in enumerate(pieces) if p not in pieces[:n] and p != value]
         sign = "=" if numeric.is_shown_exactly(q.value, places) else r"\approx"
-        return " = ".join(out) + f" {sign} {value}"
+        return " = ".join(out) + f" {sign} {value}" + note

@@ -284,3 +284,76 @@ def test_latex_never_writes_an_operator_before_a_minus_sign(pair):
     e, _ = pair
     text = latex(e, lambda k: numeric.decimal_str(VALUES[k]))
     assert re.search(r"(\+|-|\\cdot)\s*-", text) is None
+
+
+# -- function tables (no-calculator mode) -------------------------------------------------
+from qgen.expr import calls, with_stated  # noqa: E402
+from qgen.tables import STANDARD  # noqa: E402
+
+Z = {"z": Fraction(1), "w": Fraction(3, 2), "y": Fraction(1)}
+
+
+def test_evaluate_with_a_table_reads_the_stated_value():
+    assert evaluate(Fn("sigmoid", (Ref("z"),)), Z, STANDARD) == Fraction(73, 100)
+
+
+def test_evaluate_with_a_table_off_its_points_is_exact():
+    assert evaluate(Fn("sigmoid", (Ref("w"),)), Z, STANDARD) == numeric.sigmoid(Fraction(3, 2))
+
+
+def test_evaluate_without_a_table_is_exact():
+    assert evaluate(Fn("sigmoid", (Ref("z"),)), Z) == numeric.sigmoid(Fraction(1))
+
+
+def test_evaluate_with_a_table_reads_a_function_of_a_stated_value():
+    # ln(1 − σ(1)) = ln(0.27) = −1.31
+    assert evaluate(Fn("ln", (Sub(Const(Fraction(1)), Fn("sigmoid", (Ref("z"),))),)), Z, STANDARD) == Fraction(-131, 100)
+
+
+def test_evaluate_with_a_table_leaves_relu_alone():
+    assert evaluate(Fn("relu", (Ref("z"),)), Z, STANDARD) == 1
+
+
+def test_dsigmoid_at_zero_is_exactly_a_quarter():
+    assert evaluate(Fn("dsigmoid", (Ref("z"),)), {"z": Fraction(0)}) == Fraction(1, 4)
+
+
+def test_dtanh_at_zero_is_exactly_one():
+    assert evaluate(Fn("dtanh", (Ref("z"),)), {"z": Fraction(0)}) == 1
+
+
+def test_dsigmoid_is_sigma_times_one_minus_sigma():
+    s = numeric.sigmoid(Fraction(-2))
+    assert abs(evaluate(Fn("dsigmoid", (Ref("z"),)), {"z": Fraction(-2)}) - s * (1 - s)) < numeric.CTX.mpf("1e-45")
+
+
+def test_dtanh_is_one_minus_tanh_squared():
+    t = numeric.tanh(Fraction(1))
+    assert abs(evaluate(Fn("dtanh", (Ref("z"),)), Z) - (1 - t * t)) < numeric.CTX.mpf("1e-45")
+
+
+def test_dsigmoid_prints_as_sigma_prime():
+    assert latex(Fn("dsigmoid", (Ref("z"),)), str) == r"\sigma'\left(z\right)"
+
+
+def test_dtanh_prints_as_tanh_prime():
+    assert latex(Fn("dtanh", (Ref("z"),)), str) == r"\tanh'\left(z\right)"
+
+
+def test_calls_mark_the_stated_ones():
+    e = Prod((Fn("sigmoid", (Ref("z"),)), Fn("sigmoid", (Ref("w"),))))
+    assert [c.stated for c in calls(e, Z, STANDARD)] == [True, False]
+
+
+def test_calls_without_a_table_are_never_stated():
+    assert [c.stated for c in calls(Fn("sigmoid", (Ref("z"),)), Z)] == [False]
+
+
+def test_with_stated_writes_the_table_value_in_place_of_the_call():
+    e = Neg(Prod((Ref("y"), Fn("ln", (Fn("sigmoid", (Ref("z"),)),)))))
+    assert latex(with_stated(e, Z, STANDARD), str) == r"-y \cdot \left(-0.31\right)"
+
+
+def test_with_stated_keeps_an_off_table_call():
+    e = Fn("sigmoid", (Ref("w"),))
+    assert with_stated(e, Z, STANDARD) == e

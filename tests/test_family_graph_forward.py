@@ -92,13 +92,13 @@ def test_pin_is_a_fair_question():
 
 
 def test_pin_figure_shows_every_operation():
-    figure = pinned().context["figure"]
+    figure = str(pinned().context["figure"])
     assert re.findall(r"^\\node\[op\] \(g\d\) at \([-\d.,]+\) \{\$(.*)\$\};$", figure, flags=re.M) == \
         ["+1", r"\times 3", r"(\cdot)^2", "+", r"\min", r"\min", "+"]
 
 
 def test_pin_figure_tags_the_nodes_in_order():
-    assert re.findall(r"\\node\[tag\] at \(.*\) \{(.*)\};", pinned().context["figure"]) == ROMAN[:7]
+    assert re.findall(r"\\node\[tag\] at \(.*\) \{(.*)\};", str(pinned().context["figure"])) == ROMAN[:7]
 
 
 # -- every sampled instance -----------------------------------------------------------------

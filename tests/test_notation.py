@@ -190,7 +190,15 @@ def test_resolve_rejects_a_list():
     assert "exam.notation" in str(exc.value)
 
 
-def test_resolve_cannot_change_the_bias_convention():
+def test_resolve_overrides_the_bias_convention():
+    assert nt("bias-row", bias="column").symbol(W(1, 1, 2)) == "W^{1}_{1,2}"  # W·x indices, bias-row's layer mark
+
+
+def test_weight_entries_carry_the_layer_mark_of_their_matrix():
+    assert nt("bias-row", layer_style="paren").symbol(W(1, 1, 2)) == "W^{(1)}_{21}"
+
+
+def test_resolve_unknown_bias_convention_names_the_key():
     with pytest.raises(BankError) as exc:
-        resolve({"profile": "bias-row", "bias": "column"})
-    assert "bias" in str(exc.value)
+        resolve({"profile": "bias-row", "bias": "diagonal"}, where="exam.notation")
+    assert "exam.notation.bias" in str(exc.value) and "diagonal" in str(exc.value)

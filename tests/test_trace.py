@@ -201,3 +201,86 @@ def test_chain_factor_product_rounds_like_the_gradient():
     for k in ["dl_dyhat[1]", "dyhat[1]_dz2[1]", "dz2[1]_da1[1]", "da1[1]_dz1[1]", "dz1[1]_dW1[1,2]"]:
         value = numeric.mul(value, t[k])
     assert numeric.decimal_str(value) == numeric.decimal_str(t["dJ_dW1[1,2]"]) == "-0.2312"
+
+
+# -- with a function table (no-calculator mode) ----------------------------------------------
+from qgen.expr import Fn, Neg  # noqa: E402
+from qgen.notation import literal  # noqa: E402
+from qgen.tables import STANDARD  # noqa: E402
+from qgen.trace import TABLE_NOTE  # noqa: E402
+
+NT = PROFILES["bias-column"]
+
+
+def sigmoid_trace(z: object = 1, table=STANDARD) -> Trace:
+    t = Trace(table=table)
+    t.given("z", literal("z"), z)
+    t.add("a", literal("a"), Fn("sigmoid", (Ref("z"),)))
+    t.add("d", literal("d"), Fn("dsigmoid", (Ref("z"),)), "factor")
+    t.add("g", literal("g"), Prod((Const(Fraction(2)), Ref("a"))))
+    return t
+
+
+def test_a_trace_without_a_table_has_none():
+    assert Trace().table is None
+
+
+def test_a_trace_keeps_its_table():
+    assert sigmoid_trace().table is STANDARD
+
+
+def test_add_reads_the_table():
+    assert sigmoid_trace()["a"] == Fraction(73, 100)
+
+
+def test_add_off_the_table_is_exact():
+    assert sigmoid_trace("1.5")["a"] == numeric.sigmoid(Fraction(3, 2))
+
+
+def test_table_keys_are_the_quantities_that_read_the_table():
+    assert sigmoid_trace().table_keys() == ["a", "d"]
+
+
+def test_table_keys_without_a_table_are_empty():
+    assert sigmoid_trace(table=None).table_keys() == []
+
+
+def test_table_reads_name_function_point_and_value():
+    (read,) = sigmoid_trace().table_reads("d")
+    assert (read.name, read.arg, read.value) == ("dsigmoid", 1, Fraction(1, 5))
+
+
+def test_ecf_with_a_table_reads_the_table_at_another_point():
+    assert sigmoid_trace().evaluate({"z": Fraction(2)})["d"] == Fraction(1, 10)
+
+
+def test_ecf_with_a_table_off_its_points_falls_back_to_the_exact_function():
+    env = sigmoid_trace().evaluate({"z": Fraction(3, 2)})
+    assert env["d"] == numeric.dsigmoid(Fraction(3, 2))
+
+
+def test_ecf_with_a_table_recomputes_downstream_from_the_stated_value():
+    assert sigmoid_trace().evaluate({"z": Fraction(-1)})["g"] == Fraction(54, 100)
+
+
+def test_explain_a_table_value():
+    assert sigmoid_trace().explain("a", NT) == r"a = \sigma\left(z\right) = \sigma\left(1\right) = 0.73" + TABLE_NOTE
+
+
+def test_explain_a_stated_derivative():
+    assert sigmoid_trace().explain("d", NT) == r"d = \sigma'\left(z\right) = \sigma'\left(1\right) = 0.2" + TABLE_NOTE
+
+
+def test_explain_arithmetic_on_a_table_value_has_no_note():
+    assert sigmoid_trace().explain("g", NT) == r"g = 2 \cdot a = 2 \cdot 0.73 = 1.46"
+
+
+def test_explain_off_the_table_has_no_note():
+    assert sigmoid_trace("1.5").explain("a", NT) == r"a = \sigma\left(z\right) = \sigma\left(1.5\right) \approx 0.8176"
+
+
+def test_explain_shows_the_stated_values_inside_a_formula():
+    t = Trace(table=STANDARD)
+    t.given("p", literal("p"), "0.73")
+    t.add("l", literal("l"), Neg(Fn("ln", (Ref("p"),))))
+    assert t.explain("l", NT) == r"l = -\ln\left(p\right) = -\ln\left(0.73\right) = -\left(-0.31\right) = 0.31" + TABLE_NOTE

@@ -30,6 +30,7 @@ from qgen.errors import BankError, FamilyError
 from qgen.expr import Ref, const_latex
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import Words, draw, draw_fair
+from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn import functions as fn
 from qgen.nn.network import ACTIVATIONS, param_number
 from qgen.notation import Notation, Sym
@@ -181,19 +182,23 @@ class ActivationTable:
     default_domain: dict[str, Any] = {
         "functions": Words(list(ACTIVATIONS), list(ACTIVATIONS)),
         "count": [3],
+        "smooth": [2],  # how many of the functions are sigmoid/tanh (the rest ReLU-like): comparable versions
         "points": [2],
         "z": [-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2],
         "leaky_slope": [0.1],
     }
+    shared = ("count", "smooth", "points")  # drawn once per exam
+    domain_limits = {"count": (1, 5), "smooth": (0, 2), "points": (1, 8)}
+    constraints = ("no_saturation", "well_posed")
 
     # -- sampling ------------------------------------------------------------------------
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw functions and points until the instance is a fair question (see `problems`)."""
         def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain)
             return params, self.problems(params)
 
-        return draw_fair(self.name, attempt, f"z: points on both sides of 0, |z| ≤ {SATURATION}")
+        return draw_fair(self.name, attempt, f"z: points on both sides of 0, |z| ≤ {SATURATION}", rules=rules)
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
         pool = list(dict.fromkeys(d["functions"]))
@@ -206,7 +211,13 @@ class ActivationTable:
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(z_pool):
             raise FamilyError(f"{self.name}: domain.points {n!r} distinct points cannot be drawn from the "
                               f"{len(z_pool)} values of domain.z")
-        chosen = sorted(rng.choice(len(pool), size=count, replace=False).tolist())
+        smooth = [f for f in pool if f in ("sigmoid", "tanh")]
+        rough = [f for f in pool if f not in smooth]
+        # as many sigmoid/tanh rows as asked, as far as domain.functions allows
+        k = min(max(draw(rng, d["smooth"], "domain.smooth"), count - len(rough)), len(smooth), count)
+        picked = {smooth[i] for i in rng.choice(len(smooth), size=k, replace=False)}
+        picked |= {rough[i] for i in rng.choice(len(rough), size=count - k, replace=False)}
+        chosen = [i for i, f in enumerate(pool) if f in picked]
         functions = []
         for i in chosen:
             picks = sorted(rng.choice(len(z_pool), size=n, replace=False).tolist(), key=lambda j: float(z_pool[j]))
@@ -222,11 +233,11 @@ class ActivationTable:
         out: list[str] = []
         for row in rows:
             if row.name in ("sigmoid", "tanh") and any(abs(z) > SATURATION for z in row.z):
-                out.append("saturated sigmoid/tanh point (|z| > 3)")
+                out.append(problem("no_saturation", f"a {row.name} point beyond ±{SATURATION}"))
             if row.name in ("sigmoid", "tanh") and any(-z in row.z for z in row.z if z != 0):
-                out.append("mirrored sigmoid/tanh points (z and -z)")
+                out.append(problem("well_posed", f"mirrored {row.name} points (z and -z)"))
             if row.name in KINKED and len(row.z) > 1 and not (min(row.z) < 0 < max(row.z)):
-                out.append("ReLU points all on one side of 0")
+                out.append(problem("well_posed", "ReLU points all on one side of 0"))
         return out
 
     # -- building ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -81,6 +81,29 @@ class Question:
     def points(self) -> float:
         """The question's total points."""
         return sum(p.points for p in self.parts)
+
+
+class Deferred:
+    """LaTeX made when a template first prints it, then kept: a figure whose layout is a search.
+
+    Sampling, checking and grading never print it, so they never pay for it.
+
+    >>> d = Deferred(lambda: "x"); str(d), d.made
+    ('x', True)
+    """
+
+    def __init__(self, make: Callable[[], str]):
+        self._make = make
+        self._text: str | None = None
+
+    @property
+    def made(self) -> bool:
+        return self._text is not None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = self._make()
+        return self._text
 
 
 class Family(Protocol):

@@ -19,6 +19,7 @@ from qgen.errors import BankError
 from qgen.expr import Ref
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import Words, draw, draw_fair
+from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.families.worked import forward_lines, loss_derivative, loss_line, through
 from qgen.nn import dense
 from qgen.nn.network import Network
@@ -54,9 +55,13 @@ class BatchGd:
         "dead_unit": Words(["required"], ["required", "optional", "forbidden"]),
         "learning_rate": [0.01, 0.05, 0.1],
     }
+    shared = ("points", "inputs", "hidden", "hidden_activation", "dead_unit")  # drawn once per exam
+    domain_limits = {"points": (2, MAX_POINTS), "inputs": (1, 4), "hidden": (1, 4)}
+    constraints = ("no_saturation", "relu_not_at_kink", "dead_relu", "moderate_values", "well_posed",
+                   "loss_decreases")
 
     # -- sampling ------------------------------------------------------------------------
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
         dead_unit = draw(rng, domain["dead_unit"], "domain.dead_unit")
         n = draw(rng, domain["points"], "domain.points")  # drawn once: rejections must not favour a size
@@ -65,9 +70,9 @@ class BatchGd:
 
         def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain, n)
-            return params, self.problems(params, dead_unit)
+            return params, self.problems(params, dead_unit, rules=rules)
 
-        return draw_fair(self.name, attempt, "x, weights, learning_rate")
+        return draw_fair(self.name, attempt, "x, weights, learning_rate", rules=rules)
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any], n: int) -> dict[str, Any]:
         n_in = draw(rng, d["inputs"], "domain.inputs")
@@ -83,22 +88,23 @@ class BatchGd:
         return {"network": {"layers": layers, "loss": "squared_error", "reduction": "mean", "data": data,
                             "learning_rate": draw(rng, d["learning_rate"], "domain.learning_rate")}}
 
-    def problems(self, params: Mapping[str, Any], dead_unit: str = "optional", places: int = 4) -> list[str]:
-        """Names of the fairness constraints an instance breaks (empty: a good question).
+    def problems(self, params: Mapping[str, Any], dead_unit: str = "optional", places: int = 4,
+                 rules: Rules = DEFAULT) -> list[str]:
+        """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question).
 
         dead_unit: required (some point switches a ReLU unit off, z < 0, as seed 002 does on
         purpose), forbidden (no point does) or optional.
         """
         net = _network(params)
-        out = _forward_problems(net, dead_unit)
-        if out:  # cheap float checks first: most rejected draws never need a Trace
+        out = rules.keep(_forward_problems(net, dead_unit))
+        if out or not rules.on("loss_decreases"):  # cheap float checks first: most rejected draws never need a Trace
             return out
         t = step_trace(net)
         drop = numeric.to_float(numeric.sub(t["J"], t["J" + AFTER]))
         if drop <= 0:
-            out.append("the loss does not go down after the step")
+            out.append(problem("loss_decreases", "the loss does not go down after the step"))
         elif drop < 0.5 * 10 ** -places:
-            out.append("the loss goes down by less than the precision asked")
+            out.append(problem("loss_decreases", f"the loss goes down by less than {places} decimals show"))
         return out
 
     # -- building ------------------------------------------------------------------------
@@ -154,23 +160,23 @@ def _forward_problems(net: Network, dead_unit: str) -> list[str]:
     Z = X @ W.T + b  # (points, hidden units)
     out: list[str] = []
     if len({p.x for p in net.data}) < len(net.data):
-        out.append("two data points have the same input")
+        out.append(problem("well_posed", "two data points have the same input"))
     if np.any(np.all(Z <= 0, axis=0)):
-        out.append("a hidden unit is not active (z > 0) at any point")
+        out.append(problem("dead_relu", "a hidden unit is not active (z > 0) at any point"))
     if hidden.activation == "relu":
         if np.any(np.abs(Z) < 1e-9):
-            out.append("ReLU input exactly 0")
+            out.append(problem("relu_not_at_kink", "a ReLU input is exactly 0"))
         if dead_unit == "required" and not np.any(Z < 0):
-            out.append("no point switches the ReLU unit off (z < 0)")
+            out.append(problem("dead_relu", "no point switches the ReLU unit off (z < 0), the domain wants one"))
         if dead_unit == "forbidden" and np.any(Z < 0):
-            out.append("a point switches the ReLU unit off (z < 0)")
+            out.append(problem("dead_relu", "a point switches the ReLU unit off (z < 0)"))
     elif np.any(np.abs(Z) > SATURATION):
-        out.append("saturated sigmoid/tanh input")
+        out.append(problem("no_saturation", f"a hidden input beyond ±{SATURATION}"))
     H = FLOAT_ACTIVATIONS[hidden.activation](Z)
     out_layer = net.layers[1]
     yhat = H @ np.array([float(v) for v in out_layer.W[0]]) + float(out_layer.b[0])
     if np.any(np.abs(yhat - np.array([float(p.y[0]) for p in net.data])) > MAX_MISS):
-        out.append(f"a prediction misses its target by more than {MAX_MISS}")
+        out.append(problem("moderate_values", f"a prediction misses its target by more than {MAX_MISS}"))
     return out
 
 
@@ -355,7 +361,7 @@ def _derivation(net: Network, t: Trace, nt: Notation, theta: list[str], deltas: 
                 f"the derivative of its loss by every parameter of $\\theta$ through {named}.", kind="text", points=2,
                 answer="", answer_tex="", section="Backpropagation", box_cm=4.5,
                 model_answer=model + r"\par\smallskip\textit{Rubric:} 1 point for the derivatives of the loss by the "
-                r"output and by the hidden pre-activations (the hidden one through the output weight and $g'(z)$); "
+                rf"output and by the hidden pre-activations (the hidden one through the output weight and $g'({nt.pre})$); "
                 r"1 point for the local factors: an input feature (or 1 for a bias) in the first layer, the hidden "
                 r"output (or 1) in the second.")
 
@@ -367,7 +373,7 @@ def _step_size(nt: Notation, t: Trace, places: int) -> Part:
     model = (rf"${eta}$ sets the size of the step against the gradient, $\theta' = \theta - {eta}\,\nabla_\theta {J}$: "
              rf"how much $\theta$ changes in one update (here ${J}$ went from ${before}$ to ${after}$). A larger "
              rf"${eta}$ moves faster towards a minimum, but too large a step overshoots it: the loss can grow, "
-             rf"oscillate or diverge. Too small an ${eta}$ makes learning slow. A relatively large ${eta}$ in the "
+             rf"oscillate or diverge. Too small a step size ${eta}$ makes learning slow. A relatively large ${eta}$ in the "
              "first iterations and a smaller one towards the end (a decaying schedule) often works well.")
     rubric = (rf"1 point: ${eta}$ scales the update (the step along $-\nabla_\theta {J}$); 1 point: the trade-off, "
               "too large overshoots or diverges and too small converges slowly.")

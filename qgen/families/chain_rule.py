@@ -25,6 +25,7 @@ from qgen.errors import BankError
 from qgen.expr import Const, Div, Neg, Pow, Prod, Ref, Sum
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import Words, draw, draw_fair
+from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.notation import Notation, Sym
 from qgen.numeric import Value
 from qgen.trace import Trace
@@ -47,7 +48,7 @@ PARTIALS = {
     "sum": (Const(Fraction(1)), Const(Fraction(1))),
     "product-square": (Pow(Ref("v"), 2), Prod((Const(Fraction(2)), Ref("u"), Ref("v")))),
 }
-SMALLEST, LARGEST = Fraction(1, 100), 100  # a fair dy/dx(x₀) lies between these in absolute value
+SMALLEST, LARGEST = Fraction(1, 100), 30  # a fair dy/dx(x₀) (and every value on the way) lies within these
 MAX_TRIES = 200  # few pools: a hopeless domain is found out fast
 _PI_POINT = re.compile(r"^\s*([+-]?)\s*(\d+(?:/\d+)?)?\s*\*?\s*(?:pi|π)\s*(?:/\s*(\d+))?\s*$")
 _OTHER_KEYS = ("notation", "precision")  # read by solve/bank before build
@@ -198,44 +199,47 @@ class ChainRule:
         "x0": ["1/2", 1, "3/2", 2, -1, "pi/6", "pi/4", "pi/3"],
         "coefficients": {"integers": [-3, 3], "exclude": [0]},
     }
+    constraints = ("well_posed", "nonzero_derivatives", "moderate_values")
+    shared = ("m",)  # drawn once per exam: a sum is 2 steps, a quotient up to 10, and only a product asks a proof
 
     # -- sampling ------------------------------------------------------------------------
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
         def attempt() -> tuple[dict[str, Any], list[str]]:
             params = {key: draw(rng, domain[key], f"domain.{key}") for key in ("m", "g", "h", "x0")}
             parse_point(params["x0"], "domain.x0")
             if params["m"] == "linear":
                 params["coefficients"] = draw(rng, domain["coefficients"], "domain.coefficients", 2)
-            problems = self.problems(params)
+            problems = self.problems(params, rules=rules)
             return (params if problems else instance(params).params()), problems
 
-        return draw_fair(self.name, attempt, "g, h, x0", MAX_TRIES)
+        return draw_fair(self.name, attempt, "g, h, x0", MAX_TRIES, rules=rules)
 
-    def problems(self, params: Mapping[str, Any], places: int = 4) -> list[str]:
-        """Names of the fairness constraints an instance breaks (empty: a good question)."""
+    def problems(self, params: Mapping[str, Any], places: int = 4, rules: Rules = DEFAULT) -> list[str]:
+        """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question)."""
         inst = instance(params)
         out = []
         if inst.g == inst.h:
-            out.append("g and h are the same function")
+            out.append(problem("well_posed", "g and h are the same function"))
         if inst.coefficients == (1, 1):
-            out.append("linear m with coefficients 1, 1 is the sum")
+            out.append(problem("well_posed", "linear m with coefficients 1, 1 is the sum"))
         if inst.x0.has(sp.pi) and not {inst.g, inst.h} & set(TRIG):
-            out.append("x0 is a multiple of pi but no function is trigonometric")
+            out.append(problem("well_posed", "x0 is a multiple of pi but no function is trigonometric"))
+        out = rules.keep(out)
         if out:
             return out
         try:
             t = _trace(inst)
         except _Undefined:
-            return ["a function is undefined at x0"]
+            return ["undefined: a function is undefined at x0"]  # not switchable: nothing to build
         if any(abs(numeric.to_float(t[k])) < 0.5 * 10 ** -places for k in ("du_dx", "dv_dx", "dy_du", "dy_dv")):
-            out.append("a chain-rule factor is 0 at x0")
+            out.append(problem("nonzero_derivatives", "a chain-rule factor is 0 at x0"))
         total = abs(numeric.to_float(t["dy_dx"]))
         if total < SMALLEST:
-            out.append("dy/dx(x0) is nearly 0")
-        if total > LARGEST:
-            out.append("dy/dx(x0) is above 100 in absolute value")
-        return out
+            out.append(problem("nonzero_derivatives", "dy/dx(x0) is nearly 0"))
+        if max(abs(numeric.to_float(q.value)) for q in t) > LARGEST:
+            out.append(problem("moderate_values", f"a value (u, v, a derivative or dy/dx) is above {LARGEST} in size"))
+        return rules.keep(out)
 
     # -- building ------------------------------------------------------------------------
     def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question:

@@ -2,9 +2,13 @@
 
 Each entry: id -> (prompt, model answer, rubric). Drawn from the remarks of the seed
 documents (001 §4, 000's note on the order of updates, 001's note on squared error).
+The texts write the network's symbols as <x> (input vector), <y> (target), <yhat> (output)
+and <zout> (output pre-activation); `mlp` fills them in the exam's notation.
 """
 
 from __future__ import annotations
+
+from typing import Mapping
 
 MLP: dict[str, tuple[str, str, str]] = {
     "compare-regression": (
@@ -12,7 +16,7 @@ MLP: dict[str, tuple[str, str, str]] = {
         "How are the models similar, and how do they differ?",
         "All three compute weighted sums of their inputs plus a bias and are trained by minimising a loss with "
         "gradient descent. Linear regression is a single linear layer with no activation (a linear function of "
-        r"$\mathbf{x}$); logistic regression is a single linear layer followed by a sigmoid, so its decision "
+        r"$<x>$); logistic regression is a single linear layer followed by a sigmoid, so its decision "
         "boundary is still linear. A neural network stacks several linear layers with non-linear activations "
         "between them, so it can represent non-linear functions and decision boundaries and learns its own "
         "features in the hidden layer; the price is a non-convex loss (local minima, dependence on the "
@@ -31,29 +35,46 @@ MLP: dict[str, tuple[str, str, str]] = {
         "a different network at a point that was never evaluated, and the step would no longer follow the "
         "gradient of the loss.",
         "1 point: the gradient is evaluated at one point (the current weights); 1 point: earlier-layer "
-        "derivatives depend on later-layer weights (e.g. the factor $\\partial z/\\partial a = W$); "
+        "derivatives depend on later-layer weights (e.g. the derivative of a layer's pre-activation by the "
+        "previous layer's activation is that layer's weight); "
         "1 point: updating early gives a wrong (inconsistent) gradient.",
     ),
     "squared-error-classification": (
         "This network is trained with squared error although the task is a binary classification. "
         "Why is that unusual, and what loss would you use instead? Explain why.",
         "Squared error treats the label as a real target and, combined with a sigmoid output, its gradient "
-        r"contains $\sigma'(z) = \hat y(1-\hat y)$, which is nearly 0 when the output saturates, even when "
+        r"contains $\sigma'(<zout>) = <yhat>(1 - <yhat>)$, which is nearly 0 when the output saturates, even when "
         "the prediction is confidently wrong, so learning stalls. Binary cross-entropy is the negative "
-        r"log-likelihood of a Bernoulli label: with a sigmoid output its gradient is simply $\hat y - y$, "
+        r"log-likelihood of a Bernoulli label: with a sigmoid output its gradient is simply $<yhat> - <y>$, "
         "large when the prediction is wrong, and it yields calibrated probabilities.",
         "1 point: squared error assumes a real-valued (Gaussian) target / is not the likelihood of a label; "
         "1 point: the vanishing-gradient effect of $\\sigma'$ with squared error; 1 point: cross-entropy, with "
-        "its gradient $\\hat y - y$ or its probabilistic meaning.",
+        "its gradient $<yhat> - <y>$ or its probabilistic meaning.",
     ),
     "nonlinearity": (
         "What would the network compute if every activation were the identity (linear)? "
         "Why do we need non-linear activations?",
         "A composition of affine maps is affine: with identity activations the whole network equals a single "
-        "linear layer $W'\\mathbf{x} + \\mathbf{b}'$ however many layers it has, so it can only represent "
+        "linear layer, one affine map of $<x>$, however many layers it has, so it can only represent "
         "linear functions (and linear decision boundaries). Non-linear activations between the layers are "
         "what let a network represent non-linear functions.",
         "1 point: the network collapses to one affine map; 1 point: shows or argues why (product of matrices); "
         "1 point: non-linearity is needed to represent non-linear functions.",
     ),
 }
+
+
+def mlp(concept: str, symbols: Mapping[str, str]) -> tuple[str, str, str]:
+    """The prompt, model answer and rubric of an MLP concept, with `symbols` (x, y, yhat, zout) filled in.
+
+    >>> "simply $o - t$" in mlp("squared-error-classification", {"x": "x", "y": "t", "yhat": "o", "zout": "s"})[1]
+    True
+    """
+    def fill(text: str) -> str:
+        for name, tex in symbols.items():
+            text = text.replace(f"<{name}>", tex)
+        return text
+
+    prompt, model, rubric = MLP[concept]
+    return fill(prompt), fill(model), fill(rubric)
+

@@ -23,8 +23,9 @@ import numpy as np
 from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.expr import Const, Expr, Fn, Neg, Pow, Prod, Ref, Sum, evaluate
-from qgen.families.base import Question, number_part
+from qgen.families.base import Deferred, Question, number_part
 from qgen.families.domain import Words, draw, draw_fair
+from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn.network import param_number
 from qgen.notation import Notation, literal
 from qgen.render.graph_tikz import GraphNode, draw_graph
@@ -174,28 +175,29 @@ def ancestors(nodes: list[Node]) -> list[set[int]]:
     return out
 
 
-def problems(params: Mapping[str, Any]) -> list[str]:
-    """Names of the fairness constraints an instance breaks (empty: a good question)."""
+def problems(params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
+    """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question)."""
     nodes = parse_nodes(params["nodes"])
     x = numeric.exact(params["x"])
     out: list[str] = []
     vals = values(nodes, x)
     if any(abs(v) > MAX_VALUE for v in vals):
-        out.append(f"a node value beyond ±{MAX_VALUE}")
+        out.append(problem("moderate_values", f"a node value beyond ±{MAX_VALUE}"))
     env = {"x": x, **{key(i): v for i, v in enumerate(vals, start=1)}}
     if any(n.op in ("max", "min") and env[key(n.args[0])] == env[key(n.args[1])] for n in nodes):
-        out.append("max/min inputs tie")
+        out.append(problem("well_posed", "max/min inputs tie"))
     anc = ancestors(nodes)
     if not any(n.op in BINARY and all(a != "x" for a in n.args) and n.args[0] not in anc[n.args[1]]
                and n.args[1] not in anc[n.args[0]] for n in nodes):
-        out.append("no node joins two parallel branches")
-    if out:  # the checks below evaluate the graph on a grid of x: skip them for a draw already rejected
+        out.append(problem("well_posed", "no node joins two parallel branches"))
+    out = rules.keep(out)
+    if out or not rules.on("well_posed"):  # the checks below evaluate the graph on a grid of x: skip them for a draw already rejected
         return out
     curves = [tuple(GRID)] + [tuple(v) for v in zip(*(values(nodes, g) for g in GRID))]
     if any(len(set(c)) == 1 for c in curves[1:]):
-        out.append("a node is constant in x")
+        out.append(problem("well_posed", "a node is constant in x"))
     if len(set(curves)) < len(curves):
-        out.append("a node repeats x or another node for every x")
+        out.append(problem("well_posed", "a node repeats x or another node for every x"))
     return out
 
 
@@ -214,16 +216,19 @@ class GraphForward:
         "add_constants": {"integers": [-3, 3], "exclude": [0]},
         "mul_constants": [-2, 2, 3],
     }
+    shared = ("nodes",)  # drawn once per exam
+    domain_limits = {"nodes": (3, MAX_NODES)}
+    constraints = ("moderate_values", "well_posed")
 
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw graphs until one is a fair question (see `problems`)."""
         def attempt() -> tuple[dict[str, Any] | None, list[str]]:
             params = self._draw(rng, domain)
             if params is None:
                 return None, ["a node feeds no later node"]
-            return params, problems(params)
+            return params, problems(params, rules)
 
-        return draw_fair(self.name, attempt, "operations, nodes, x")
+        return draw_fair(self.name, attempt, "operations, nodes, x", rules=rules)
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any] | None:
         n = draw(rng, d["nodes"], "domain.nodes")
@@ -259,9 +264,9 @@ class GraphForward:
             return None
         return {"x": draw(rng, d["x"], "domain.x"), "nodes": by_depth(nodes)}
 
-    def problems(self, params: Mapping[str, Any]) -> list[str]:
-        """Names of the fairness constraints an instance breaks (empty: a good question)."""
-        return problems(params)
+    def problems(self, params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
+        """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question)."""
+        return problems(params, rules)
 
     def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question:
         """The question for fixed parameters (sampled, or pinned by a bank or --params)."""
@@ -289,7 +294,7 @@ class GraphForward:
         table = value_table(heads, [numeric.decimal_str(t[k], places) for k in keys])
         part = replace(part, answer_tex=table)
         stored = {"x": param_number(x), "nodes": [n.to_mapping() for n in nodes]}
-        context = {"x": numeric.decimal_str(x), "figure": figure(nodes), "heads": heads, "last": heads[-1],
+        context = {"x": numeric.decimal_str(x), "figure": Deferred(lambda: figure(nodes)), "heads": heads, "last": heads[-1],
                    "legend": legend(nodes)}
         return Question(self.name, "Forward propagation on a computation graph", stored, t, nt, [part],
                         self.template, context)

@@ -27,6 +27,7 @@ from qgen.errors import BankError
 from qgen.expr import Const, Fn, Prod, Ref, Sub, Sum
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import draw, draw_fair
+from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn.network import param_number
 from qgen.notation import Notation, Sym, literal
 from qgen.render.graph_tikz import GraphNode, draw_graph
@@ -52,9 +53,25 @@ def _s(p: int) -> str:
     return f"s[{p}]"
 
 
+class PathNotation(Notation):
+    """The document's names (weights a … f, r, s, y) with the course's input letter and index base.
+
+    >>> from qgen.notation import resolve
+    >>> nt = resolve({"profile": "theta", "input": "u"}).retyped(PathNotation)
+    >>> nt.symbol(Sym("x", index=(1,))), nt.symbol(Sym("r", index=(2,)))
+    ('u_{0}', 'r_{1}')
+    """
+
+    def symbol(self, s: Sym) -> str:
+        """LaTeX for an input x_k, a unit r_p or s_p (numbered from the index base), or a literal name."""
+        if s.name in ("x", "r", "s"):
+            return f"{self.input if s.name == 'x' else s.name}_{{{self.unit(s.index[0])}}}"
+        return super().symbol(s)
+
+
 def _inputs(t: Trace, x: tuple[Fraction, Fraction], weights: Mapping[str, Fraction]) -> None:
-    t.given("x[1]", literal("x_{1}"), x[0])
-    t.given("x[2]", literal("x_{2}"), x[1])
+    t.given("x[1]", Sym("x", index=(1,)), x[0])
+    t.given("x[2]", Sym("x", index=(2,)), x[1])
     for w in WEIGHTS:
         t.given(w, literal(w), weights[w])
 
@@ -76,8 +93,8 @@ def exact_trace(x: tuple[Fraction, Fraction], weights: Mapping[str, Fraction]) -
     _inputs(t, x, weights)
     for p, (out_w, w1, w2) in PATHS.items():
         pre = Sum((Prod((Ref(w1), Ref("x[1]"))), Prod((Ref(w2), Ref("x[2]")))))
-        t.add(_r(p), literal(f"r_{{{p}}}"), Fn("max", (pre, Const(Fraction(0)))))
-        t.add(_s(p), literal(f"s_{{{p}}}"), Fn("sigmoid", (Prod((Ref(out_w), Ref(_r(p)))),)))
+        t.add(_r(p), Sym("r", index=(p,)), Fn("max", (pre, Const(Fraction(0)))))
+        t.add(_s(p), Sym("s", index=(p,)), Fn("sigmoid", (Prod((Ref(out_w), Ref(_r(p)))),)))
     t.add("y", literal("y"), Sum((Ref(_s(1)), Ref(_s(2)))))
     _partials(t)
     return t
@@ -101,9 +118,9 @@ def stated_trace(x: tuple[Fraction, Fraction], weights: Mapping[str, Fraction],
     t = Trace()
     _inputs(t, x, weights)
     for p in PATHS:
-        t.given(_r(p), literal(f"r_{{{p}}}"), stated[_r(p)])
+        t.given(_r(p), Sym("r", index=(p,)), stated[_r(p)])
     for p in PATHS:
-        t.given(_s(p), literal(f"s_{{{p}}}"), stated[_s(p)])
+        t.given(_s(p), Sym("s", index=(p,)), stated[_s(p)])
     t.given("y", literal("y"), stated["y"])
     _partials(t)
     return t
@@ -132,31 +149,31 @@ def parse(params: Mapping[str, Any]) -> tuple[tuple[Fraction, Fraction], dict[st
     return x, {w: number(raw_w[w], f"params.weights.{w}") for w in WEIGHTS}
 
 
-def problems(params: Mapping[str, Any]) -> list[str]:
-    """Names of the fairness constraints an instance breaks (empty: a good question)."""
+def problems(params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
+    """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question)."""
     x, weights = parse(params)
     out: list[str] = []
     for _, w1, w2 in PATHS.values():
         if weights[w1] * x[0] + weights[w2] * x[1] == 0:
-            out.append("ReLU input exactly 0")
+            out.append(problem("relu_not_at_kink", "a ReLU input is exactly 0"))
     exact = exact_trace(x, weights)
     stated = stated_values(exact)
     if any(stated[_s(p)] in (0, 1) for p in PATHS):
-        out.append("a stated σ rounds to 0 or 1 (σ input beyond ±2)")
+        out.append(problem("no_saturation", "a stated σ rounds to 0 or 1 (σ input beyond ±2)"))
     if stated[_r(1)] > 0 and all(stated[f"{q}[1]"] == stated[f"{q}[2]"] for q in ("r", "s")):
-        out.append("both live paths have the same stated r and s")
+        out.append(problem("well_posed", "both live paths have the same stated r and s"))
     rounded = stated_trace(x, weights, stated)
     nonzero = 0
     for w in WEIGHTS:
         e, r = exact[partial_key(w)], rounded[partial_key(w)]
         if (e > 0) - (e < 0) != (r > 0) - (r < 0):
-            out.append("a stated-value partial and the exact one differ in sign")
+            out.append(problem("well_posed", "a stated-value partial and the exact one differ in sign"))
         elif e != 0 and abs(numeric.to_float(r) - numeric.to_float(e)) > MAX_RELATIVE_GAP * abs(numeric.to_float(e)):
-            out.append("a stated-value partial is more than 25% off the exact one")
+            out.append(problem("well_posed", "a stated-value partial is more than 25% off the exact one"))
         nonzero += r != 0
     if nonzero < MIN_NONZERO:
-        out.append(f"fewer than {MIN_NONZERO} non-zero partials")
-    return list(dict.fromkeys(out))
+        out.append(problem("nonzero_derivatives", f"fewer than {MIN_NONZERO} non-zero partials"))
+    return rules.keep(dict.fromkeys(out))
 
 
 class GraphPartials:
@@ -170,10 +187,15 @@ class GraphPartials:
         "x": {"integers": [-2, 2], "exclude": [0]},
         "hidden_weights": {"integers": [-3, 4], "exclude": [0]},
         "output_weights": {"integers": [-2, 2], "exclude": [0]},
-        "dead_paths": [0, 1],
+        "dead_paths": [1],  # seed 003 has one dead ReLU path; [0, 1] mixes versions of unequal work
     }
+    shared = ("dead_paths",)  # drawn once per exam: a dead path halves the work
+    domain_limits = {"dead_paths": (0, 1)}
+    constraints = ("relu_not_at_kink", "no_saturation", "well_posed", "nonzero_derivatives")
+    # the partials are small multiples of one stated σ′ (seed 003: 0.18, 0.09, −0.09): equal values are the norm
+    relaxed = ("distinct_answers",)
 
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw inputs, then each path's weights (alive or dead as wanted), until the question is fair."""
         wanted = draw(rng, domain["dead_paths"], "domain.dead_paths")
         if wanted not in (0, 1):
@@ -190,18 +212,18 @@ class GraphPartials:
                     return None, [f"no weights make path {p} {wish}"]
                 weights.update(found)
             params = {"x": x, "weights": {w: weights[w] for w in WEIGHTS}}
-            return params, problems(params)
+            return params, problems(params, rules)
 
-        return draw_fair(self.name, attempt, "x, hidden_weights, output_weights")
+        return draw_fair(self.name, attempt, "x, hidden_weights, output_weights", rules=rules)
 
-    def problems(self, params: Mapping[str, Any]) -> list[str]:
-        """Names of the fairness constraints an instance breaks (empty: a good question)."""
-        return problems(params)
+    def problems(self, params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
+        """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question)."""
+        return problems(params, rules)
 
     def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question:
         """The question for fixed parameters (sampled, or pinned by a bank or --params)."""
         x, weights = parse(params)
-        nt = replace(notation, d=r"\partial")  # a weight is called d: dy/dd would confuse
+        nt = replace(notation.retyped(PathNotation), d=r"\partial")  # a weight is called d: dy/dd would confuse
         exact = exact_trace(x, weights)
         stated = stated_values(exact)
         t = stated_trace(x, weights, stated)
@@ -212,7 +234,9 @@ class GraphPartials:
             "weights": [(w, fmt(weights[w])) for w in WEIGHTS],
             "stated": [(t.symbol(k, nt), fmt(stated[k])) for k in (_r(1), _r(2), _s(1), _s(2), "y")],
             "exact_forward": [exact.explain(k, nt, places) for k in (_r(1), _r(2), _s(1), _s(2), "y")],
-            "figure": figure(),
+            "figure": figure(nt),
+            "names": {k.replace("[", "").rstrip("]"): t.symbol(k, nt) for k in ("x[1]", "x[2]", *map(_r, PATHS),
+                                                                               *map(_s, PATHS))},
         }
         stored = {"x": [param_number(v) for v in x], "weights": {w: param_number(weights[w]) for w in WEIGHTS}}
         solution = {
@@ -255,11 +279,15 @@ def _part(t: Trace, exact: Trace, nt: Notation, w: str, places: int) -> Part:
                 box_cm=part.box_cm, accept=() if same else (numeric.to_float(value),))
 
 
-def figure() -> str:
-    """The network as TikZ: inputs, r, s, y, with the weights on their edges."""
-    nodes = [GraphNode("x1", "x_1", kind="input"), GraphNode("x2", "x_2", kind="input"),
-             GraphNode("r1", "r_1", ("x1", "x2")), GraphNode("r2", "r_2", ("x1", "x2")),
-             GraphNode("s1", "s_1", ("r1",)), GraphNode("s2", "s_2", ("r2",)), GraphNode("y", "y", ("s1", "s2"))]
+def figure(nt: Notation) -> str:
+    """The network as TikZ: inputs, r, s, y, with the weights on their edges (names in `nt`)."""
+    def name(letter: str, k: int) -> str:
+        return nt.symbol(Sym(letter, index=(k,)))
+
+    nodes = [GraphNode("x1", name("x", 1), kind="input"), GraphNode("x2", name("x", 2), kind="input"),
+             GraphNode("r1", name("r", 1), ("x1", "x2")), GraphNode("r2", name("r", 2), ("x1", "x2")),
+             GraphNode("s1", name("s", 1), ("r1",)), GraphNode("s2", name("s", 2), ("r2",)),
+             GraphNode("y", "y", ("s1", "s2"))]
     labels = {("x1", "r1"): "c", ("x2", "r1"): "e", ("x1", "r2"): "d", ("x2", "r2"): "f",
               ("r1", "s1"): "a", ("r2", "s2"): "b"}
     return draw_graph(nodes, edge_labels=labels, column_gap=2.8, row_gap=1.8)

@@ -22,6 +22,7 @@ from qgen.errors import BankError
 from qgen.expr import Fn, Neg, Prod, Ref, Sub, Sum
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import draw, draw_fair
+from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn import functions as fn
 from qgen.nn.network import json_number, param_number
 from qgen.notation import Notation, Sym
@@ -32,27 +33,51 @@ PARAM_KEYS = ("x", "w", "y", "learning_rate", "constant_feature")
 
 
 
-def concept(d: str) -> tuple[str, str, str]:
-    """The conceptual part (prompt, model answer, rubric) with the course's derivative letter `d`."""
+def concept(nt: "LogisticNotation") -> tuple[str, str, str]:
+    """The conceptual part (prompt, model answer, rubric) in the course's notation (d, η, x, y, w, L)."""
+    d, L, w, x, y, eta = nt.d, nt.loss_name, nt.weight_name, nt.input, nt.target, nt.lr
+    h = rf"h(\mathbf{{{x}}})"
     return (
-        rf"Explain why the gradient ${d} L/{d} w_j = -x_j\bigl(y - h(\mathbf{{x}})\bigr)$ makes sense: what does a "
-        r"gradient-descent step with it do to $h(\mathbf{x})$, how large is the step, and why is it scaled by $x_j$?",
-        r"$y - h(\mathbf{x})$ is the prediction error. The step $w_j \leftarrow w_j + \eta\, x_j\bigl(y - h(\mathbf{x})"
-        r"\bigr)$ changes $\sum_i w_i x_i$ by $\eta\,(y - h(\mathbf{x}))\sum_j x_j^2$, which has the sign of "
-        r"$y - h(\mathbf{x})$: for $y = 1$ the weighted sum and so $h(\mathbf{x})$ go up, for $y = 0$ they go down, "
-        r"so $h(\mathbf{x})$ is pushed toward the label. The step is proportional to the error: a confident correct "
-        r"prediction ($h \approx y$) barely changes the weights, a confident wrong one changes them most. The factor "
-        r"$x_j$ assigns the blame: a feature that is $0$ did not contribute to the prediction and its weight does not "
-        r"change, a large feature gets a large change, and the sign of $x_j$ sets the direction in which $w_j$ moves. "
+        rf"Explain why the gradient ${d} {L}/{d} {w}_j = -{x}_j\bigl({y} - {h}\bigr)$ makes sense: what does a "
+        rf"gradient-descent step with it do to ${h}$, how large is the step, and why is it scaled by ${x}_j$?",
+        rf"${y} - {h}$ is the prediction error. The step ${w}_j \leftarrow {w}_j + {eta}\, {x}_j\bigl({y} - {h}"
+        rf"\bigr)$ changes $\sum_i {w}_i {x}_i$ by ${eta}\,({y} - {h})\sum_j {x}_j^2$, which has the sign of "
+        rf"${y} - {h}$: for ${y} = 1$ the weighted sum and so ${h}$ go up, for ${y} = 0$ they go down, "
+        rf"so ${h}$ is pushed toward the label. The step is proportional to the error: a confident correct "
+        rf"prediction ($h \approx {y}$) barely changes the weights, a confident wrong one changes them most. The factor "
+        rf"${x}_j$ assigns the blame: a feature that is $0$ did not contribute to the prediction and its weight does "
+        rf"not change, a large feature gets a large change, and the sign of ${x}_j$ sets the direction in which ${w}_j$ "
+        "moves. "
         r"It is the same form as the least-squares update of linear regression.",
-        r"1 point: $y - h$ is the error and the step moves $h$ toward $y$ (sign argument); 1 point: the size is "
-        r"proportional to the error (no change when the prediction is right); 1 point: the role of $x_j$ (zero "
-        r"feature, no change; sign and size of $x_j$).",
+        rf"1 point: ${y} - h$ is the error and the step moves $h$ toward ${y}$ (sign argument); 1 point: the size is "
+        rf"proportional to the error (no change when the prediction is right); 1 point: the role of ${x}_j$ (zero "
+        rf"feature, no change; sign and size of ${x}_j$).",
     )
 
 
+@dataclass(frozen=True)
 class LogisticNotation(Notation):
-    """The document's names (x, w, γ, h(x), L) with the course's step size and derivative symbols."""
+    """The document's names (x, w, γ, h(x), L) with the course's step size, derivative, letters and index base.
+
+    With a constant feature x₀ = 1 its weight w₀ is the bias and the features keep 1, 2, …
+    (as a folded bias does); without one the weights count from the profile's index base.
+    """
+
+    constant_feature: bool = False
+
+    @property
+    def weight_name(self) -> str:
+        """w, or the weight letter a bank sets explicitly."""
+        return self.explicit_or("weight", "w")
+
+    @property
+    def loss_name(self) -> str:
+        """L, or the loss symbol a bank sets explicitly."""
+        return self.explicit_or("loss", "L")
+
+    def index(self, j: int) -> int:
+        """The printed index of feature and weight j (Trace keys count from 1, or from 0 for x₀ = 1)."""
+        return j if self.constant_feature else j - 1 + self.index_base
 
     def symbol(self, s: Sym) -> str:
         """LaTeX for the quantity `s` of a logistic-regression Trace."""
@@ -63,17 +88,17 @@ class LogisticNotation(Notation):
         if s.name == "d":
             return rf"\frac{{{self.d} {self.symbol(s.of)}}}{{{self.d} {self.symbol(s.wrt)}}}"
         if s.name == "x":
-            return f"{self.input}_{{{s.index[0]}}}"
+            return f"{self.input}_{{{self.index(s.index[0])}}}"
         if s.name == "w":
-            return f"w_{{{s.index[0]}}}"
-        names = {"y": self.target, "gamma": r"\gamma", "h": rf"h(\mathbf{{{self.input}}})", "loss": "L",
-                 "lr": self.lr, "change": r"\Delta L"}
+            return f"{self.weight_name}_{{{self.index(s.index[0])}}}"
+        names = {"y": self.target, "gamma": r"\gamma", "h": rf"h(\mathbf{{{self.input}}})", "loss": self.loss_name,
+                 "lr": self.lr, "change": rf"\Delta {self.loss_name}"}
         return names[s.name]
 
 
-def logistic_notation(notation: Notation) -> LogisticNotation:
+def logistic_notation(notation: Notation, constant_feature: bool = False) -> LogisticNotation:
     """The same profile (step size, derivative letter, input and target letters) with this family's symbols."""
-    return notation.retyped(LogisticNotation)
+    return replace(notation.retyped(LogisticNotation), constant_feature=constant_feature)
 
 
 @dataclass(frozen=True)
@@ -193,15 +218,18 @@ class LogisticSgd:
         "learning_rate": [0.1, 0.5, 1],
         "constant_feature": [False, True],
     }
+    shared = ("features", "constant_feature")  # drawn once per exam
+    domain_limits = {"features": (1, 6)}
+    constraints = ("no_saturation", "nonzero_derivatives", "loss_decreases")
 
     # -- sampling ------------------------------------------------------------------------
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
         def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain)
-            return params, self.problems(params)
+            return params, self.problems(params, rules=rules)
 
-        return draw_fair(self.name, attempt, "smaller weights or features, no 0 feature")
+        return draw_fair(self.name, attempt, "smaller weights or features, no 0 feature", rules=rules)
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
         k = draw(rng, d["features"], "domain.features")
@@ -214,32 +242,31 @@ class LogisticSgd:
                 "y": draw(rng, d["y"], "domain.y"), "learning_rate": draw(rng, d["learning_rate"], "domain.learning_rate"),
                 "constant_feature": constant}
 
-    def problems(self, params: Mapping[str, Any], places: int = 4) -> list[str]:
-        """Names of the fairness constraints an instance breaks (empty: a good question)."""
+    def problems(self, params: Mapping[str, Any], places: int = 4, rules: Rules = DEFAULT) -> list[str]:
+        """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question)."""
         inst = Instance.from_params(params)
         out: list[str] = []
         gamma = sum(float(w) * float(x) for w, x in zip(inst.w, inst.features))
-        if abs(gamma) > SATURATION:
-            out.append("h(x) saturated (|Σ wᵢxᵢ| > 4)")
-            return out
+        if abs(gamma) > SATURATION and rules.on("no_saturation"):
+            return [problem("no_saturation", f"h(x) saturated (|Σ wᵢxᵢ| > {SATURATION})")]
         if any(x == 0 for x in inst.x):
-            out.append("a feature is 0 (its gradient component is 0)")
+            out.append(problem("nonzero_derivatives", "a feature is 0 (its gradient component is 0)"))
         t = build_trace(inst)
         tiny = 0.5 * 10 ** -places
         if any(abs(numeric.to_float(t[f"dL_dw[{j}]"])) < tiny for j in inst.indices):
-            out.append("a gradient component is 0 at the precision asked")
+            out.append(problem("nonzero_derivatives", f"a gradient component is 0 at {places} decimals"))
         if abs(numeric.to_float(t["loss_change"])) < tiny:
-            out.append("the change of the loss is invisible at the precision asked")
-        return out
+            out.append(problem("loss_decreases", f"the change of the loss is invisible at {places} decimals"))
+        return rules.keep(out)
 
     # -- building ------------------------------------------------------------------------
     def build(self, params: Mapping[str, Any], notation: Notation, places: int) -> Question:
         """The question for fixed parameters (sampled, or pinned by a bank or --params)."""
         inst = Instance.from_params(params)
         t = build_trace(inst)
-        nt = logistic_notation(notation)
+        nt = logistic_notation(notation, inst.constant_feature)
         parts = _derivation_parts(nt) + _numeric_parts(inst, t, nt, places)
-        prompt, model, rubric = concept(nt.d)
+        prompt, model, rubric = concept(nt)
         parts.append(Part(id="concept", prompt=prompt, kind="text", points=3, answer="", answer_tex="",
                           section="Concepts", box_cm=5, model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric))
         solution = {"objective": json_number(t["loss"]),
@@ -250,45 +277,45 @@ class LogisticSgd:
                         parts, self.template, _statement(inst, nt, places), solution)
 
 
-def _sympy_name(lr: str) -> str:
-    """The name a symbolic answer uses for the step size (\\lambda is `lamda`, sympy's spelling)."""
-    name = lr.lstrip("\\")
-    return "lamda" if name == "lambda" else name if name.isalpha() else "eta"
+def _sympy_name(tex: str, fallback: str) -> str:
+    """The name a symbolic answer uses for a symbol (\\lambda is `lamda`, sympy's spelling; `fallback` if not a name)."""
+    name = tex.lstrip("\\")
+    return "lamda" if name == "lambda" else name if name.isalpha() else fallback
 
 
 def _derivation_parts(nt: LogisticNotation) -> list[Part]:
-    d, h, x = nt.d, rf"h(\mathbf{{{nt.input}}})", nt.input
-    xj = f"{x}_j"
-    sig = r"\sigma'\Bigl(\sum_i w_i " + f"{x}_i" + r"\Bigr)"
-    dLdw = rf"\frac{{{d} L}}{{{d} w_j}}"
+    d, h, x, y, w, L = nt.d, rf"h(\mathbf{{{nt.input}}})", nt.input, nt.target, nt.weight_name, nt.loss_name
+    xj, wj = f"{x}_j", f"{w}_j"
+    sig = rf"\sigma'\Bigl(\sum_i {w}_i {x}_i\Bigr)"
+    dLdw = rf"\frac{{{d} {L}}}{{{d} {wj}}}"
     steps = (
-        rf"{dLdw} = \frac{{{d} L}}{{{d} h}}\,\frac{{{d} h}}{{{d} \gamma}}\,\frac{{{d} \gamma}}{{{d} w_j}}, \quad "
-        rf"\gamma = \sum_i w_i {x}_i,\quad \frac{{{d} \gamma}}{{{d} w_j}} = {xj} \quad\text{{(chain rule)}}",
-        rf"{dLdw} = -\left[\frac{{y}}{{{h}}}\,{sig}\,{xj} - \frac{{1-y}}{{1-{h}}}\,{sig}\,{xj}\right]",
-        rf"\phantom{{{dLdw}}} = -\left[\frac{{y}}{{{h}}}\,{h}\bigl(1-{h}\bigr){xj} "
-        rf"- \frac{{1-y}}{{1-{h}}}\,{h}\bigl(1-{h}\bigr){xj}\right] \quad\text{{(hint)}}",
-        rf"\phantom{{{dLdw}}} = -\bigl[y\bigl(1-{h}\bigr){xj} - (1-y)\,{h}\,{xj}\bigr]",
-        rf"\phantom{{{dLdw}}} = -{xj}\bigl[y - y\,{h} - {h} + y\,{h}\bigr]",
-        rf"\phantom{{{dLdw}}} = -{xj}\bigl(y - {h}\bigr)",
+        rf"{dLdw} = \frac{{{d} {L}}}{{{d} h}}\,\frac{{{d} h}}{{{d} \gamma}}\,\frac{{{d} \gamma}}{{{d} {wj}}}, \quad "
+        rf"\gamma = \sum_i {w}_i {x}_i,\quad \frac{{{d} \gamma}}{{{d} {wj}}} = {xj} \quad\text{{(chain rule)}}",
+        rf"{dLdw} = -\left[\frac{{{y}}}{{{h}}}\,{sig}\,{xj} - \frac{{1-{y}}}{{1-{h}}}\,{sig}\,{xj}\right]",
+        rf"\phantom{{{dLdw}}} = -\left[\frac{{{y}}}{{{h}}}\,{h}\bigl(1-{h}\bigr){xj} "
+        rf"- \frac{{1-{y}}}{{1-{h}}}\,{h}\bigl(1-{h}\bigr){xj}\right] \quad\text{{(hint)}}",
+        rf"\phantom{{{dLdw}}} = -\bigl[{y}\bigl(1-{h}\bigr){xj} - (1-{y})\,{h}\,{xj}\bigr]",
+        rf"\phantom{{{dLdw}}} = -{xj}\bigl[{y} - {y}\,{h} - {h} + {y}\,{h}\bigr]",
+        rf"\phantom{{{dLdw}}} = -{xj}\bigl({y} - {h}\bigr)",
     )
-    grad_tex = rf"-{xj}\bigl(y - {h}\bigr)"
-    update_tex = rf"w_j + {nt.lr}\,{xj}\bigl(y - {h}\bigr)"
-    lr_name = _sympy_name(nt.lr)
+    grad_tex = rf"-{xj}\bigl({y} - {h}\bigr)"
+    update_tex = rf"{wj} + {nt.lr}\,{xj}\bigl({y} - {h}\bigr)"
+    lr_name, y_name, w_name = _sympy_name(nt.lr, "eta"), _sympy_name(y, "y"), _sympy_name(w, "w")
     section = "Derivation"
     return [
-        Part(id="derive.grad", prompt=rf"Find ${d} L / {d} w_j$. "
+        Part(id="derive.grad", prompt=rf"Find ${d} {L} / {d} {wj}$. "
              r"Hint: $\sigma'(\gamma) = \sigma(\gamma)\bigl(1 - \sigma(\gamma)\bigr)$. "
-             rf"Simplify as far as you can and write the result in terms of ${xj}$, $y$ and $h = {h}$.",
-             kind="expression", points=2, answer=f"-{x}_j*(y - h)", answer_tex=grad_tex, section=section,
-             worked=steps, box_cm=5, accept=(f"{x}_j*(h - y)",)),
+             rf"Simplify as far as you can and write the result in terms of ${xj}$, ${y}$ and $h = {h}$.",
+             kind="expression", points=2, answer=f"-{x}_j*({y_name} - h)", answer_tex=grad_tex, section=section,
+             worked=steps, box_cm=5, accept=(f"{x}_j*(h - {y_name})",)),
         Part(id="derive.update",
-             prompt=rf"Write the stochastic gradient descent update for $w_j$ with step size ${nt.lr}$, "
-             rf"in terms of $w_j$, ${nt.lr}$, ${xj}$, $y$ and $h = {h}$.",
-             kind="expression", points=1, answer=f"w_j + {lr_name}*{x}_j*(y - h)", answer_tex=update_tex,
+             prompt=rf"Write the stochastic gradient descent update for ${wj}$ with step size ${nt.lr}$, "
+             rf"in terms of ${wj}$, ${nt.lr}$, ${xj}$, ${y}$ and $h = {h}$.",
+             kind="expression", points=1, answer=f"{w_name}_j + {lr_name}*{x}_j*({y_name} - h)", answer_tex=update_tex,
              section=section, box_cm=2,
-             worked=(rf"w_j \leftarrow w_j - {nt.lr}\,{dLdw} = w_j - {nt.lr}\bigl(-{xj}(y - {h})\bigr) "
+             worked=(rf"{wj} \leftarrow {wj} - {nt.lr}\,{dLdw} = {wj} - {nt.lr}\bigl(-{xj}({y} - {h})\bigr) "
                      rf"= {update_tex}",),
-             accept=(f"w_j - {lr_name}*{x}_j*(h - y)",)),
+             accept=(f"{w_name}_j - {lr_name}*{x}_j*(h - {y_name})",)),
     ]
 
 
@@ -296,6 +323,7 @@ def _numeric_parts(inst: Instance, t: Trace, nt: LogisticNotation, places: int) 
     idx = inst.indices
     section = "A numeric example"
     explain = lambda key: t.explain(key, nt, places)  # noqa: E731
+    L = nt.loss_name
 
     def number(id: str, prompt: str, keys: list[str], *, points: float = 1, worked: tuple[str, ...] = ()) -> Part:
         part = number_part(t, nt, id=id, prompt=prompt, keys=keys, places=places, section=section, points=points)
@@ -305,8 +333,8 @@ def _numeric_parts(inst: Instance, t: Trace, nt: LogisticNotation, places: int) 
     parts = [
         number("h", rf"What is the prediction $h(\mathbf{{{nt.input}}})$ for this example?", ["h"],
                worked=(explain("gamma"),)),
-        number("loss", "What is the loss $L$ on this example?", ["loss"]),
-        number("grad", rf"What is the gradient: ${nt.d} L / {nt.d} w_j$ for every weight (${weights}$)?",
+        number("loss", f"What is the loss ${L}$ on this example?", ["loss"]),
+        number("grad", rf"What is the gradient: ${nt.d} {L} / {nt.d} {nt.weight_name}_j$ for every weight (${weights}$)?",
                [f"dL_dw[{j}]" for j in idx], points=2),
         number("update", rf"What are the weights (${weights}$) after one SGD step with ${nt.lr} = "
                rf"{numeric.decimal_str(inst.learning_rate)}$?", [f"w[{j}]_new" for j in idx], points=2),
@@ -318,27 +346,32 @@ def _numeric_parts(inst: Instance, t: Trace, nt: LogisticNotation, places: int) 
     relation = "<" if went_down else r"\ge"
     parts.append(Part(id="decrease", prompt="Did the loss on this example go down after the step? (yes or no)",
                       kind="label", points=1, answer=answer, answer_tex=rf"\text{{{answer}}}", section=section,
-                      box_cm=1.0, worked=(explain("loss_change"), rf"\Delta L {relation} 0 \Rightarrow \text{{{answer}}}")))
+                      box_cm=1.0, worked=(explain("loss_change"),
+                                          rf"{t.symbol('loss_change', nt)} {relation} 0 \Rightarrow \text{{{answer}}}")))
     return parts
 
 
 def _statement(inst: Instance, nt: LogisticNotation, places: int) -> dict[str, Any]:
     idx = inst.indices
-    x = nt.input
 
-    def row(letter: str, values) -> str:
-        names = ", ".join(f"{letter}_{{{j}}}" for j in idx)
+    def row(key: str, values) -> str:
+        names = ", ".join(nt.symbol(Sym(key, index=(j,))) for j in idx)
         numbers = ", ".join(numeric.decimal_str(v, places) for v in values)
         return rf"({names}) = ({numbers})"
 
+    first = nt.index(1)  # the general statement's features: x_1 … x_k, or x_0 … x_{k-1} from index base 0
     return {
-        "x": x,
+        "x": nt.input,
         "y": nt.target,
+        "w": nt.weight_name,
+        "loss": nt.loss_name,
+        "first": str(first),
+        "last": "k" if first == 1 else "{k-1}",  # written as a subscript
         "lr": nt.lr,
         "d": nt.d,
         "k": len(inst.x),
         "constant_feature": inst.constant_feature,
-        "features": row(x, inst.features),
+        "features": row("x", inst.features),
         "weights": row("w", inst.w),
         "label": str(inst.y),
         "learning_rate": numeric.decimal_str(inst.learning_rate),

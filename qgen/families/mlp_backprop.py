@@ -16,7 +16,8 @@ from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.families import concepts
 from qgen.families.base import Part, Question, matrix_tex, number_part, vector_tex
-from qgen.families.domain import Words, draw, draw_fair
+from qgen.families.domain import Patterns, Words, draw, draw_fair, matching
+from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn import dense
 from qgen.nn import functions as fn
 from qgen.nn.network import ACTIVATIONS, LOSSES, Network
@@ -25,7 +26,7 @@ from qgen.render.tikz import draw_network
 
 ACTIVATION_NAMES = {"sigmoid": "sigmoid", "tanh": r"$\tanh$", "relu": "ReLU", "leaky_relu": "leaky ReLU",
                     "linear": "linear (identity)"}
-SATURATION = 5  # |z| beyond which σ′ and tanh′ are nearly 0
+SATURATION = 4  # |z| beyond which σ′ and tanh′ are nearly 0
 THRESHOLD_MARGIN = 0.05
 
 
@@ -38,7 +39,8 @@ class MlpBackprop:
     template = "families/mlp-backprop.tex.j2"
     default_domain: dict[str, Any] = {
         "inputs": [2],
-        "hidden": [2, 3],
+        "hidden": [2, 3],  # width of each hidden layer
+        "hidden_layers": [1],
         "x": {"integers": [-3, 5], "exclude": [0]},
         "y": [0, 1],
         "weights": {"integers": [-4, 4], "exclude": [0]},
@@ -47,46 +49,75 @@ class MlpBackprop:
         "output_activation": Words(["sigmoid"], list(ACTIVATIONS)),
         "loss": Words(list(LOSSES), list(LOSSES)),
         "learning_rate": [0.1, 0.5, 1, 2],
+        "dead_units": [0],  # hidden ReLU units switched off (z < 0); seed 001 §3 has one on purpose
+        "asked": Patterns(["Wlast[*]", "W1[*]"]),  # one asked weight per pattern
         "concept": Words(list(concepts.MLP), list(concepts.MLP)),
     }
+    # drawn once per exam: versions differ in their numbers, not in their shape or functions
+    shared = ("inputs", "hidden", "hidden_layers", "hidden_activation", "output_activation", "loss")
+    domain_limits = {"inputs": (1, 4), "hidden": (1, 4), "hidden_layers": (1, 3), "dead_units": (0, 4)}
+    constraints = ("no_saturation", "relu_not_at_kink", "dead_relu", "threshold_margin", "nonzero_derivatives")
 
     # -- sampling ------------------------------------------------------------------------
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
-        def attempt() -> tuple[dict[str, Any], list[str]]:
-            params = self._draw(rng, domain)
-            return params, self.problems(params)
+        dead = draw(rng, domain["dead_units"], "domain.dead_units")  # drawn once: rejections must not favour one
 
-        return draw_fair(self.name, attempt, "weights, x, biases")
+        def attempt() -> tuple[dict[str, Any] | None, list[str]]:
+            params = self._draw(rng, domain, rules)
+            if isinstance(params, str):
+                return None, [params]
+            return params, self.problems(params, rules=rules, dead_units=dead)
 
-    def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
+        return draw_fair(self.name, attempt, "weights, x, biases", rules=rules)
+
+    def fingerprint(self, params: Mapping[str, Any]) -> Any:
+        """What two versions must not share: the network's numbers (not which weights are asked)."""
+        return params["network"]
+
+    def _draw(self, rng: np.random.Generator, d: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any] | str:
         n_in = draw(rng, d["inputs"], "domain.inputs")
-        h = draw(rng, d["hidden"], "domain.hidden")
+        depth = draw(rng, d["hidden_layers"], "domain.hidden_layers")
+        widths = [n_in] + [draw(rng, d["hidden"], "domain.hidden") for _ in range(depth)] + [1]
         out_act = draw(rng, d["output_activation"], "domain.output_activation")
         losses = [v for v in d["loss"] if v != "binary_cross_entropy" or out_act == "sigmoid"]
-        layers = [
-            {"W": [draw(rng, d["weights"], "domain.weights", n_in) for _ in range(h)],
-             "b": draw(rng, d["biases"], "domain.biases", h),
-             "activation": draw(rng, d["hidden_activation"], "domain.hidden_activation")},
-            {"W": [draw(rng, d["weights"], "domain.weights", h)], "b": draw(rng, d["biases"], "domain.biases", 1),
-             "activation": out_act},
-        ]
+        hidden_act = draw(rng, d["hidden_activation"], "domain.hidden_activation")
+        x = draw(rng, d["x"], "domain.x", n_in)
+        a = [float(numeric.exact(v)) for v in x]
+        layers = []
+        for l, (n, m) in enumerate(zip(widths, widths[1:]), start=1):
+            act = out_act if l == len(widths) - 1 else hidden_act
+            units = [_unit(rng, d, a, act, rules) for _ in range(m)]
+            layers.append({"W": [w for w, _, _ in units], "b": [b for _, b, _ in units], "activation": act})
+            a = [float(_FLOAT_ACTIVATIONS[act](np.array(z), 0.01)) for _, _, z in units]  # slope: sign only matters
         network = {"layers": layers, "loss": draw(rng, losses or ["squared_error"], "domain.loss"), "reduction": "mean",
-                   "data": [{"x": draw(rng, d["x"], "domain.x", n_in), "y": [draw(rng, d["y"], "domain.y")]}],
+                   "data": [{"x": x, "y": [draw(rng, d["y"], "domain.y")]}],
                    "learning_rate": draw(rng, d["learning_rate"], "domain.learning_rate")}
-        asked = [f"W2[1,{1 + int(rng.integers(h))}]", f"W1[{1 + int(rng.integers(h))},{1 + int(rng.integers(n_in))}]"]
+        keys = [dense.w_key(l, i, j) for l in range(1, len(widths)) for i in range(1, widths[l] + 1)
+                for j in range(widths[l - 1] + 1)]
+        asked: list[str] = []
+        for pattern in d["asked"]:
+            pool = [k for k in matching(pattern, keys, len(widths) - 1) if k not in asked]
+            if not pool:
+                return f"domain.asked: {pattern!r} names no weight (left) of a network with widths {widths}"
+            asked.append(pool[int(rng.integers(len(pool)))])
         return {"network": network, "asked": asked, "concept": draw(rng, d["concept"], "domain.concept")}
 
-    def problems(self, params: Mapping[str, Any], places: int = 4) -> list[str]:
-        """Names of the fairness constraints an instance breaks (empty: a good question)."""
+    def problems(self, params: Mapping[str, Any], places: int = 4, rules: Rules = DEFAULT,
+                 dead_units: int | None = None) -> list[str]:
+        """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question).
+
+        dead_units: how many hidden ReLU units must be off (None: any number may be).
+        """
         net = Network.from_mapping(params["network"], "params.network")
-        out = _forward_problems(net)
+        out = rules.keep(_forward_problems(net, dead_units))
         if out:  # cheap float checks first: most rejected draws never need a Trace
             return out
-        t = dense.build(net)
-        for w in params["asked"]:
-            if abs(numeric.to_float(t[f"dJ_d{w}"])) < 0.5 * 10 ** -places:
-                out.append("asked derivative is 0 at the precision asked")
+        if rules.on("nonzero_derivatives"):
+            t = dense.build(net)
+            for w in params["asked"]:
+                if abs(numeric.to_float(t[f"dJ_d{w}"])) < 0.5 * 10 ** -places:
+                    out.append(problem("nonzero_derivatives", f"dJ/d{w} is 0 at {places} decimals"))
         return out
 
     # -- building ------------------------------------------------------------------------
@@ -113,20 +144,46 @@ class MlpBackprop:
                         self.template, context, dense.solution(net, t))
 
 
-def _forward_problems(net: Network) -> list[str]:
-    """Saturated σ/tanh inputs, ReLU inputs at the kink, a prediction at the threshold (float forward pass)."""
+UNIT_TRIES = 30
+
+
+def _unit(rng: np.random.Generator, d: Mapping[str, Any], a: list[float], act: str, rules: Rules):
+    """One unit's weights and bias, redrawn (a few times) while its input z is saturated or at the kink.
+
+    Redrawing one unit instead of the whole network keeps sampling fast; `problems` still
+    checks the finished network.
+    """
+    for _ in range(UNIT_TRIES):
+        w = draw(rng, d["weights"], "domain.weights", len(a))
+        b = draw(rng, d["biases"], "domain.biases")
+        z = sum(float(numeric.exact(wi)) * ai for wi, ai in zip(w, a)) + float(numeric.exact(b))
+        if act in ("sigmoid", "tanh") and abs(z) > SATURATION and rules.on("no_saturation"):
+            continue
+        if act in ("relu", "leaky_relu") and abs(z) < 1e-9 and rules.on("relu_not_at_kink"):
+            continue
+        break
+    return w, b, z
+
+
+def _forward_problems(net: Network, dead_units: int | None) -> list[str]:
+    """Saturated σ/tanh inputs, ReLU inputs at the kink or off, a prediction at the threshold (floats)."""
     out: list[str] = []
     a = np.array([float(v) for v in net.data[0].x])
-    for layer in net.layers:
+    dead = 0
+    for l, layer in enumerate(net.layers, start=1):
         W = np.array([[float(v) for v in row] for row in layer.W])
         z = W @ a + np.array([float(v) for v in layer.b])
         if layer.activation in ("sigmoid", "tanh") and np.any(np.abs(z) > SATURATION):
-            out.append("saturated sigmoid/tanh input")
+            out.append(problem("no_saturation", f"a {layer.activation} input of layer {l} is beyond ±{SATURATION}"))
         if layer.activation in ("relu", "leaky_relu") and np.any(np.abs(z) < 1e-9):
-            out.append("ReLU input exactly 0")
+            out.append(problem("relu_not_at_kink", f"a ReLU input of layer {l} is exactly 0"))
+        if layer.activation == "relu" and l < len(net.layers):
+            dead += int(np.sum(z < 0))
         a = _FLOAT_ACTIVATIONS[layer.activation](z, float(layer.slope or 0))
+    if dead_units is not None and net.layers[0].activation == "relu" and dead != dead_units:
+        out.append(problem("dead_relu", f"{dead} hidden ReLU units are off, the domain wants {dead_units}"))
     if net.layers[-1].activation == "sigmoid" and abs(a[0] - 0.5) < THRESHOLD_MARGIN:
-        out.append("prediction within 0.05 of the threshold")
+        out.append(problem("threshold_margin", f"the prediction is within {THRESHOLD_MARGIN} of 0.5"))
     return out
 
 
@@ -302,7 +359,8 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
         parts.append(Part(id=id, prompt=prompt, kind="integer", points=1, answer=value, answer_tex=str(value),
                           section=count, box_cm=1.0, worked=(why,)))
 
-    prompt, model, rubric = concepts.MLP[concept]
+    names = {"x": rf"\boldsymbol{{{nt.input}}}", "y": sym("y[1]"), "yhat": sym("yhat[1]"), "zout": sym(f"z{depth}[1]")}
+    prompt, model, rubric = concepts.mlp(concept, names)
     parts.append(Part(id="concept", prompt=prompt, kind="text", points=3, answer="", answer_tex="",
                       section="Concepts", box_cm=5, model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric))
     return parts

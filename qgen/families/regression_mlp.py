@@ -20,6 +20,7 @@ from qgen.errors import BankError
 from qgen.expr import Const, Div, Expr, Neg, Pow, Prod, Ref, Sub, Sum
 from qgen.families.base import Part, Question, number_part
 from qgen.families.domain import draw, draw_fair
+from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.families.worked import at, forward_lines, loss_derivative, loss_line, through
 from qgen.nn import dense
 from qgen.nn.network import Network
@@ -49,15 +50,18 @@ class RegressionMlp:
         "biases": {"integers": [-1, 1]},
         "learning_rate": [0.05, 0.1, 0.5],
     }
+    shared = ("points",)  # drawn once per exam: 1, 2 or 3 points is 18, 37 or 51 steps of work
+    domain_limits = {"points": (1, MAX_POINTS)}
+    constraints = ("well_posed", "no_saturation", "moderate_values", "nonzero_derivatives")
 
     # -- sampling ------------------------------------------------------------------------
-    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any]) -> dict[str, Any]:
+    def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw parameters until the instance is a fair question (see `problems`)."""
         def attempt() -> tuple[dict[str, Any], list[str]]:
             params = self._draw(rng, domain)
-            return params, self.problems(params)
+            return params, self.problems(params, rules=rules)
 
-        return draw_fair(self.name, attempt, "x, weights, biases")
+        return draw_fair(self.name, attempt, "x, weights, biases", rules=rules)
 
     def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
         def one(key: str) -> Any:
@@ -72,26 +76,27 @@ class RegressionMlp:
         return {"network": {"layers": layers, "loss": "squared_error", "reduction": "mean", "data": data,
                             "learning_rate": one("learning_rate")}}
 
-    def problems(self, params: Mapping[str, Any], places: int = 4) -> list[str]:
-        """Names of the fairness constraints an instance breaks (empty: a good question)."""
+    def problems(self, params: Mapping[str, Any], places: int = 4, rules: Rules = DEFAULT) -> list[str]:
+        """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question)."""
         net = _network(params)
         out: list[str] = []
         xs = [p.x[0] for p in net.data]
         if len(set(xs)) < len(xs):
-            out.append("two data points have the same input")
+            out.append(problem("well_posed", "two data points have the same input"))
         (w1,), b1 = net.layers[0].W[0], net.layers[0].b[0]
         (w2,), b2 = net.layers[1].W[0], net.layers[1].b[0]
         z = np.array([float(w1 * x + b1) for x in xs])
         if np.any(np.abs(z) > SATURATION):
-            out.append("saturated sigmoid input")
+            out.append(problem("no_saturation", f"a sigmoid input beyond ±{SATURATION}"))
         yhat = float(w2) / (1 + np.exp(-z)) + float(b2)
         if np.any(np.abs(yhat - np.array([float(p.y[0]) for p in net.data])) > MAX_MISS):
-            out.append(f"a prediction misses its target by more than {MAX_MISS}")
-        if out:
+            out.append(problem("moderate_values", f"a prediction misses its target by more than {MAX_MISS}"))
+        out = rules.keep(out)
+        if out or not rules.on("nonzero_derivatives"):
             return out
         t = dense.build(net)
         if any(abs(numeric.to_float(t[dense.grad_key(*_place(k))])) < 0.5 * 10 ** -places for k in PARAMETERS.values()):
-            out.append("a gradient is 0 at the precision asked")
+            out.append(problem("nonzero_derivatives", f"a gradient is 0 at {places} decimals"))
         return out
 
     # -- building ------------------------------------------------------------------------
@@ -238,22 +243,33 @@ def _numbers(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
 def _half_loss(nt: Notation) -> Part:
     """Why the update is "twice" the one of the ½-loss (the remark that ends seed 004)."""
     a2, z2, lr = nt.symbol(Sym("a", 2, (1,))), nt.symbol(Sym("z", 2, (1,))), nt.lr
-    model = (rf"Differentiating the square gives the factor 2: $\partial (y - {a2})^2/\partial {a2} = 2({a2} - y)$, "
-             rf"while $\partial\,\tfrac12 (y - {a2})^2/\partial {a2} = {a2} - y$. The output is linear, so "
-             rf"$\partial {a2}/\partial {z2} = 1$ and every other factor of the chain is the same for both losses: "
-             rf"all four gradients, and so the step $-{lr}\,\nabla {nt.objective}$, are exactly twice those of the "
+    y, d, loss, objective = (nt.symbol(Sym("y", None, (1,))), nt.d, nt.symbol(Sym("loss")),
+                             nt.symbol(Sym("objective")))
+    model = (rf"Differentiating the square gives the factor 2: ${d} ({y} - {a2})^2/{d} {a2} = 2({a2} - {y})$, "
+             rf"while ${d}\,\tfrac12 ({y} - {a2})^2/{d} {a2} = {a2} - {y}$. The output is linear, so "
+             rf"${d} {a2}/{d} {z2} = 1$ and every other factor of the chain is the same for both losses: "
+             rf"all four gradients, and so the step $-{lr}\,\nabla {objective}$, are exactly twice those of the "
              rf"$\tfrac12$-loss. (The notes compare with classification: a sigmoid output with cross-entropy also has "
-             rf"$\partial L/\partial {z2} = {a2} - y$, so the regression step is twice that one too.) The minimiser "
+             rf"${d} {loss}/{d} {z2} = {a2} - {y}$, so the regression step is twice that one too.) The minimiser "
              rf"does not change: the factor 2 only rescales the step size; the $\tfrac12$-loss with $2{lr}$ takes "
              "the same step.")
     rubric = (r"1 point: the factor 2 comes from the derivative of the square (the $\tfrac12$ cancels it); "
               r"1 point: with a linear output the rest of the chain is unchanged, so every gradient and update "
               rf"doubles; 1 point: it is only a rescaling of ${lr}$ (same minimiser).")
     return Part(id="half-loss", kind="text", points=3, section="Concepts", answer="", answer_tex="", box_cm=4.5,
-                prompt=(rf"Many texts use $\tfrac12 (y - {a2})^2$ instead of $(y - {a2})^2$. Lecture notes on "
+                prompt=(rf"Many texts use $\tfrac12 ({y} - {a2})^2$ instead of $({y} - {a2})^2$. Lecture notes on "
                         "this network remark that, with a linear output, the update is ``twice as much''. Explain: "
                         "where does the factor 2 come from, and what does it change?"),
                 model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric)
+
+
+def _output(nt: Notation) -> str:
+    """ŷ = a₂ = z₂ (the linear output), leaving out what the notation writes as one symbol; ŷ only if not renamed."""
+    a2, z2 = nt.symbol(Sym("a", 2, (1,))), nt.symbol(Sym("z", 2, (1,)))
+    names = [r"\hat{y}"] if "out_post" not in nt.overridden else []
+    names += [a2] + ([z2] if z2 != a2 else [])
+    names = list(dict.fromkeys(names))
+    return " = ".join(names) if len(names) > 1 else ""
 
 
 def _statement(net: Network, nt: Notation) -> dict[str, Any]:
@@ -264,11 +280,12 @@ def _statement(net: Network, nt: Notation) -> dict[str, Any]:
 
     n = len(net.data)
     hidden, out = net.layers
+    w = nt.weight  # a generic parameter in the update rule
     params = [(s("W", 1), hidden.W[0][0]), (s("b", 1), hidden.b[0]), (s("W", 2), out.W[0][0]), (s("b", 2), out.b[0])]
     return {
         "rules": [rf"{s('z', 1)} = {s('W', 1)}\,{s('x')} + {s('b', 1)}", rf"{s('a', 1)} = \sigma({s('z', 1)})",
                   rf"{s('z', 2)} = {s('W', 2)}\,{s('a', 1)} + {s('b', 2)}"],
-        "output": "" if s("a", 2) == r"\hat{y}" else rf"\hat{{y}} = {s('a', 2)}",
+        "output": _output(nt),
         "indices": ", ".join(str(i) for i in range(1, n + 1)),
         "mse": rf"{nt.objective} = \frac{{1}}{{n}} \sum_{{i=1}}^{{n}} \left({s('y', point='i')} - "
                rf"{s('a', 2, point='i')}\right)^2",
@@ -279,7 +296,7 @@ def _statement(net: Network, nt: Notation) -> dict[str, Any]:
         "data_symbols": (s("x", point="i"), s("y", point="i")),
         "parameters": ", \\quad ".join(f"{k} = {numeric.decimal_str(v)}" for k, v in params),
         "lr_symbol": nt.lr, "lr": numeric.decimal_str(net.learning_rate),
-        "step_rule": rf"w \leftarrow w - {nt.lr}\,\frac{{{nt.d} {nt.objective}}}{{{nt.d} w}}",
+        "step_rule": rf"{w} \leftarrow {w} - {nt.lr}\,\frac{{{nt.d} {nt.objective}}}{{{nt.d} {w}}}",
     }
 
 

@@ -14,18 +14,27 @@ Keys (units 1-based, layers 1..L; `@p` marks data point p when there are several
 ...                             "data": [{"x": [1, 2, 3], "y": [0]}], "learning_rate": 1})
 >>> build(net)["dJ_dW1[1,2]"]
 Fraction(12, 1)
+
+With a function table (`qgen.tables`, the no-calculator mode) σ, tanh and ln take the table's
+values at its points, and the activation factors are σ′(z), tanh′(z) read from it. A sigmoid
+output under the cross-entropy then passes δ = dℓ/dz = ŷ − y back (what −y/ŷ + (1 − y)/(1 − ŷ)
+times ŷ(1 − ŷ) cancels to, as exams write it): the table's rounded σ′ would not cancel, and
+1/0.73 is no hand arithmetic. dl_dyhat and dyhat_dz are still there, off the gradients' chain.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgen.expr import Const, Div, Prod, Ref, Sub, Sum
 from qgen.nn import functions as fn
 from qgen.nn.network import Layer, Network, json_number
 from qgen.notation import Sym
 from qgen.trace import Trace
+
+if TYPE_CHECKING:
+    from qgen.tables import FunctionTable
 
 
 def _at(key: str, point: int | None) -> str:
@@ -86,9 +95,9 @@ def _sym_of(key: str, depth: int) -> Sym:
     return Sym(name[0], int(name[1:]), index, p)
 
 
-def build(net: Network) -> Trace:
+def build(net: Network, table: FunctionTable | None = None) -> Trace:
     """The Trace of a network: see the module docstring for what it holds."""
-    b = _Builder(net)
+    b = _Builder(net, table)
     b.parameters()
     for n in range(1, len(net.data) + 1):
         p = n if b.several else None
@@ -103,9 +112,9 @@ def build(net: Network) -> Trace:
 class _Builder:
     """Adds a network's quantities to a Trace, stage by stage."""
 
-    def __init__(self, net: Network):
+    def __init__(self, net: Network, table: FunctionTable | None = None):
         self.net = net
-        self.t = Trace()
+        self.t = Trace(table=table)
         self.depth = len(net.layers)
         self.several = len(net.data) > 1
         self.point_grads: dict[str, list[str]] = {}  # dJ_d… -> the per-point gradients it averages
@@ -154,7 +163,10 @@ class _Builder:
             self.t.add(dl, Sym("d", of=Sym("loss", point=p), wrt=self.sym(yhat)),
                        fn.loss_derivative(self.net.loss, Ref(y_key(k, p)), Ref(yhat)), "factor")
             self._activation_factor(last, yhat, z)
-            self._delta(_at(f"dl_dz{self.depth}[{k}]", p), numerator, z, Prod((Ref(dl), Ref(factor_key(yhat, z)))))
+            chain = Prod((Ref(dl), Ref(factor_key(yhat, z))))
+            if self.t.table is not None and self.net.loss == "binary_cross_entropy" and last.activation == "sigmoid":
+                chain = Sub(Ref(yhat), Ref(y_key(k, p)))
+            self._delta(_at(f"dl_dz{self.depth}[{k}]", p), numerator, z, chain)
         for l in range(self.depth, 0, -1):
             self._weight_gradients(l, p, numerator)
             if l > 1:
@@ -196,7 +208,8 @@ class _Builder:
     def _activation_factor(self, layer: Layer, a: str, z: str) -> None:
         """The factor da/dz of one unit."""
         self.t.add(factor_key(a, z), Sym("d", of=self.sym(a), wrt=self.sym(z)),
-                   fn.activation_derivative(layer.activation, Ref(z), Ref(a), layer.slope), "factor")
+                   fn.activation_derivative(layer.activation, Ref(z), Ref(a), layer.slope, self.t.table is not None),
+                   "factor")
 
     def objective(self) -> None:
         """J over the data set (the loss itself for one point) and, for several points, its gradients."""

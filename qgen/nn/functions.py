@@ -1,7 +1,8 @@
 """Activations and losses as formulas: what a Trace node computes and its local derivative.
 
 Derivatives are written the way exams write them: σ′ in terms of the output, ŷ(1 − ŷ);
-tanh′ as 1 − a²; ReLU′ as the indicator [z > 0] (0 at z = 0, as seed 002 takes it).
+tanh′ as 1 − a²; ReLU′ as the indicator [z > 0] (0 at z = 0, as seed 002 takes it). In the
+no-calculator mode (`table=True`) σ′(z) and tanh′(z) are read from the printed table instead.
 
 >>> from qgen.expr import latex
 >>> latex(activation_derivative("sigmoid", Ref("z"), Ref("a")), str)
@@ -26,12 +27,17 @@ def activation(name: str, z: Ref, slope: Fraction | None = None) -> Expr:
     return Fn(name, (z,))
 
 
-def activation_derivative(name: str, z: Ref, a: Ref, slope: Fraction | None = None) -> Expr:
-    """The formula of da/dz, in terms of z or of the activation a."""
+def activation_derivative(name: str, z: Ref, a: Ref, slope: Fraction | None = None, table: bool = False) -> Expr:
+    """The formula of da/dz, in terms of z or of the activation a; with `table`, σ′(z) and tanh′(z).
+
+    >>> from qgen.expr import latex
+    >>> latex(activation_derivative("tanh", Ref("z"), Ref("a"), table=True), str)
+    "\\\\tanh'\\\\left(z\\\\right)"
+    """
     if name == "sigmoid":
-        return Prod((a, Sub(ONE, a)))
+        return Fn("dsigmoid", (z,)) if table else Prod((a, Sub(ONE, a)))
     if name == "tanh":
-        return Sub(ONE, Pow(a, 2))
+        return Fn("dtanh", (z,)) if table else Sub(ONE, Pow(a, 2))
     if name == "relu":
         return Fn("step", (z,))
     if name == "leaky_relu":
