@@ -210,8 +210,21 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
         raise BankError(f"{here}: {where}.family: missing; one of {', '.join(sorted(families.FAMILIES))}")
     try:
         family = families.get(q["family"])
-        merged = dom.merge(family.default_domain, q.get("domain"), f"{where}.domain",
-                           getattr(family, "domain_limits", None))
+    except QgenError as e:
+        raise type(e)(f"{_at(path, q, 'family')}: {e}") from None
+    relaxed = set(getattr(family, "relaxed", ())) - set(q.get("constraints") or {})  # off unless the question says on
+    exam_rules = rl.Rules(off=exam_rules.off | relaxed, calculator=exam_rules.calculator)
+    rules = _rules(path, q, where, [*family.constraints, *rl.GENERIC, "hand_arithmetic"], exam_rules)
+    defaults = family.default_domain
+    if not rules.calculator:
+        if not getattr(family, "calculator_free", False):
+            line = _at(path, q, "calculator") if "calculator" in q else here
+            why = getattr(family, "calculator_needed", "its numbers need one")
+            raise BankError(f"{line}: {where}.calculator: {family.name} has no no-calculator mode ({why}); "
+                            f"give this question calculator: true")
+        defaults = {**defaults, **family.no_calculator_domain}
+    try:
+        merged = dom.merge(defaults, q.get("domain"), f"{where}.domain", getattr(family, "domain_limits", None))
         if "notation" in q:
             notation = resolve(q["notation"], where=f"{where}.notation")
     except QgenError as e:
@@ -221,9 +234,6 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
             sub = next((k for k in q["domain"] if f"domain.{k}" in str(e)), None)
             line = _at(path, q["domain"], sub) if sub is not None else line
         raise type(e)(f"{line}: {e}") from None
-    relaxed = set(getattr(family, "relaxed", ())) - set(q.get("constraints") or {})  # off unless the question says on
-    exam_rules = rl.Rules(off=exam_rules.off | relaxed, calculator=exam_rules.calculator)
-    rules = _rules(path, q, where, [*family.constraints, *rl.GENERIC, "hand_arithmetic"], exam_rules)
     parts = q.get("parts")
     if parts is not None and (not isinstance(parts, list) or not all(isinstance(p, str) for p in parts)):
         raise BankError(f"{_at(path, q, 'parts')}: {where}.parts: expected a list of part ids or patterns like 'grad.*'")

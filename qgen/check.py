@@ -56,6 +56,7 @@ def summary_lines(run: DryRun) -> list[str]:
         off = ", ".join(sorted(spec.rules.off)) or "none"
         calc = "" if spec.rules.calculator else ", no calculator"
         lines.append(f"{head}: {sampled['draws'] / max(n, 1):.1f} draws per version{calc}; constraints off: {off}")
+        lines.append(f"      drawn once for all versions: {', '.join(spec.shared) or 'nothing'}")
         lines.append(f"      draws rejected by: {_rates(sampled)}")
         lines.append(f"      questions redrawn ({redrawn['draws'] - n} of {redrawn['draws']}): {_rates(redrawn)}")
     lines += ["  " + line for line in difficulty.report_lines(run.report, width=78)]

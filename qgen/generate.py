@@ -25,10 +25,11 @@ from qgen.errors import FamilyError, QgenError
 from qgen.families import checks
 from qgen.families.base import Question, select_parts
 from qgen.families.domain import draw, tallying, unmet
-from qgen.families.rules import constraint_of
+from qgen.families.rules import constraint_of, problem
+from qgen.tables import hand_arithmetic_problems
 from qgen.render.latex import escape_text
 
-MAX_REDRAWS = 60  # new seeds a question may take to meet the whole-question constraints
+MAX_REDRAWS = 100  # new seeds a question may take to meet the whole-question constraints
 
 
 def version_seed(exam_id: str, version: str, index: int, salt: int = 0) -> int:
@@ -86,6 +87,9 @@ def question_problems(spec: QuestionSpec, q: Question, taken: Iterable[str] = ()
     out: list[str] = []
     if spec.rules.on("distinct_answers"):
         out += checks.answer_clashes(q)
+    if spec.rules.on("hand_arithmetic"):
+        keys = [k for p in q.parts for k in p.keys]
+        out += [problem("hand_arithmetic", p) for p in hand_arithmetic_problems(q.trace, keys)]
     if spec.rules.on("distinct_versions"):
         out += checks.repeated(checks.fingerprint(families.get(spec.family), q.params), taken)
     return out

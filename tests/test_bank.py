@@ -110,3 +110,14 @@ def test_a_bank_that_is_a_list_is_an_error(tmp_path):
     with pytest.raises(BankError) as exc:
         load_bank(write(tmp_path, "- a\n- b\n"))
     assert "a bank is a mapping" in str(exc.value)
+
+
+def test_the_readme_bank_example_loads_and_draws(tmp_path):
+    from qgen.generate import build_versions
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### A bank", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "pins").symlink_to(BANKS / "pins")
+    bank = load_bank(write(tmp_path, example))
+    assert len(build_versions(bank, ["1", "2"])) == 2

@@ -10,7 +10,7 @@ from qgen.cli import main
 from tests.conftest import BANKS
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["solve"], ["generate"]])
+@pytest.mark.parametrize("command", [[], ["list"], ["solve"], ["generate"], ["check"]])
 def test_every_command_has_help(runner, command):
     result = runner.invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -133,3 +133,17 @@ def test_list_shows_every_family(runner):
 
     listed = {line.split()[0] for line in runner.invoke(main, ["list"]).output.splitlines()}
     assert listed == set(FAMILIES)
+
+
+def test_check_reports_rates_and_difficulty(runner):
+    result = runner.invoke(main, ["check", str(BANKS / "midterm.yaml"), "--versions", "6"])
+    assert result.exit_code == 0, result.output
+    assert "draws rejected by:" in result.output and "Q5 graph-partials" in result.output
+    assert "version" in result.output and ("outliers" in result.output or "no outliers" in result.output)
+
+
+def test_check_names_a_bad_bank_key(runner, tmp_path):
+    bank = tmp_path / "b.yaml"
+    bank.write_text("exam: {id: x, title: T}\nquestions:\n  - family: mlp-backprop\n    constraints: {nope: off}\n")
+    result = runner.invoke(main, ["check", str(bank)])
+    assert result.exit_code == 1 and f"{bank}:4" in result.output and "nope" in result.output

@@ -225,3 +225,24 @@ def test_first_draw_keeps_the_plain_seed():
 def test_mlp_versions_differ_in_their_network_not_only_the_asked_weight():
     fp = checks.fingerprint(MLP, {"network": {"a": 1}, "asked": ["W2[1,1]"]})
     assert fp == checks.fingerprint(MLP, {"network": {"a": 1}, "asked": ["W1[1,1]"]})
+
+
+# -- shape drawn once per exam ---------------------------------------------------------------
+def test_shared_keys_give_every_version_the_same_shape(tmp_path):
+    bank = bank_with(tmp_path, "    domain: {hidden: [2, 3], hidden_activation: [relu, sigmoid, tanh]}\n")
+    shapes = {(len(v.questions[0].params["network"]["layers"][0]["W"]), v.questions[0].params["network"]["layers"][0]["activation"])
+              for v in build_versions(bank, [str(i) for i in range(12)])}
+    assert len(shapes) == 1
+
+
+def test_an_empty_shared_list_lets_the_shape_vary(tmp_path):
+    bank = bank_with(tmp_path, "    domain: {hidden_activation: [relu, sigmoid, tanh]}\n    shared: []\n")
+    acts = {v.questions[0].params["network"]["layers"][0]["activation"]
+            for v in build_versions(bank, [str(i) for i in range(12)])}
+    assert len(acts) > 1
+
+
+def test_shared_names_domain_keys(tmp_path):
+    with pytest.raises(BankError) as exc:
+        bank_with(tmp_path, "    shared: [width]\n")
+    assert "shared" in str(exc.value) and "width" in str(exc.value) and "bank.yaml:6" in str(exc.value)

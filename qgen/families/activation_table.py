@@ -187,6 +187,7 @@ class ActivationTable:
         "z": [-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2],
         "leaky_slope": [0.1],
     }
+    calculator_needed = "the question is evaluating sigmoid and tanh"
     shared = ("count", "smooth", "points")  # drawn once per exam
     domain_limits = {"count": (1, 5), "smooth": (0, 2), "points": (1, 8)}
     constraints = ("no_saturation", "well_posed")

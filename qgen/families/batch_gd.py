@@ -55,6 +55,7 @@ class BatchGd:
         "dead_unit": Words(["required"], ["required", "optional", "forbidden"]),
         "learning_rate": [0.01, 0.05, 0.1],
     }
+    calculator_needed = "its data and learning rates are decimals by design (seed 002)"
     shared = ("points", "inputs", "hidden", "hidden_activation", "dead_unit")  # drawn once per exam
     domain_limits = {"points": (2, MAX_POINTS), "inputs": (1, 4), "hidden": (1, 4)}
     constraints = ("no_saturation", "relu_not_at_kink", "dead_relu", "moderate_values", "well_posed",

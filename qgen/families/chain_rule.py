@@ -194,12 +194,14 @@ class ChainRule:
     template = "families/chain-rule.tex.j2"
     default_domain: dict[str, Any] = {
         "m": Words(["product", "quotient", "sum", "linear", "product-square"], list(OUTER)),
-        "g": Words(["sin", "cos", "exp", "ln", "x^2", "x^3", "x^2+1", "3x-2"], list(INNER)),
-        "h": Words(["sin", "cos", "exp", "ln", "x^2", "x^3", "x^4", "x^2+1", "3x-2"], list(INNER)),
-        "x0": ["1/2", 1, "3/2", 2, -1, "pi/6", "pi/4", "pi/3"],
+        "g": Words(["sin", "cos", "exp", "ln", "tanh", "x^2", "x^3", "x^4", "x^2+1", "3x-2"], list(INNER)),
+        "h": Words(["sin", "cos", "exp", "ln", "tanh", "x^2", "x^3", "x^4", "x^2+1", "3x-2"], list(INNER)),
+        # enough points that 500 versions of one outer function m are all different
+        "x0": ["1/4", "1/2", "3/4", 1, "3/2", 2, "5/2", 3, "-1/2", -1, -2, "pi/6", "pi/4", "pi/3", "2pi/3"],
         "coefficients": {"integers": [-3, 3], "exclude": [0]},
     }
     constraints = ("well_posed", "nonzero_derivatives", "moderate_values")
+    calculator_needed = "dy/dx at x0 takes sin, exp and ln at arbitrary points"
     shared = ("m",)  # drawn once per exam: a sum is 2 steps, a quotient up to 10, and only a product asks a proof
 
     # -- sampling ------------------------------------------------------------------------

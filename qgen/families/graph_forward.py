@@ -217,6 +217,8 @@ class GraphForward:
         "mul_constants": [-2, 2, 3],
     }
     shared = ("nodes",)  # drawn once per exam
+    calculator_free = True  # integer x and constants: every node value is an integer
+    no_calculator_domain: dict[str, Any] = {}
     domain_limits = {"nodes": (3, MAX_NODES)}
     constraints = ("moderate_values", "well_posed")
 

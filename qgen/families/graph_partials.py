@@ -190,6 +190,8 @@ class GraphPartials:
         "dead_paths": [1],  # seed 003 has one dead ReLU path; [0, 1] mixes versions of unequal work
     }
     shared = ("dead_paths",)  # drawn once per exam: a dead path halves the work
+    calculator_free = True  # built for it (seed 003 Q2b): the statement gives rounded forward values
+    no_calculator_domain: dict[str, Any] = {}
     domain_limits = {"dead_paths": (0, 1)}
     constraints = ("relu_not_at_kink", "no_saturation", "well_posed", "nonzero_derivatives")
     # the partials are small multiples of one stated σ′ (seed 003: 0.18, 0.09, −0.09): equal values are the norm

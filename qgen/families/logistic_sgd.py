@@ -218,6 +218,7 @@ class LogisticSgd:
         "learning_rate": [0.1, 0.5, 1],
         "constant_feature": [False, True],
     }
+    calculator_needed = "the loss after the step takes σ off any table"
     shared = ("features", "constant_feature")  # drawn once per exam
     domain_limits = {"features": (1, 6)}
     constraints = ("no_saturation", "nonzero_derivatives", "loss_decreases")

@@ -14,7 +14,7 @@ import numpy as np
 from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError, FamilyError
-from qgen.families import concepts
+from qgen.families import calculator, concepts
 from qgen.families.base import Part, Question, matrix_tex, number_part, vector_tex
 from qgen.families.domain import Patterns, Words, draw, draw_fair, matching
 from qgen.families.rules import DEFAULT, Rules, problem
@@ -56,6 +56,18 @@ class MlpBackprop:
     # drawn once per exam: versions differ in their numbers, not in their shape or functions
     shared = ("inputs", "hidden", "hidden_layers", "hidden_activation", "output_activation", "loss")
     domain_limits = {"inputs": (1, 4), "hidden": (1, 4), "hidden_layers": (1, 3), "dead_units": (0, 4)}
+    # without a calculator: integer ReLU units, σ at the table's integers, and the cross-entropy, whose
+    # δ = ŷ − y has 2 decimals (a squared error would square them: (1 − 0.73)² = 0.0729)
+    calculator_free = True
+    no_calculator_domain: dict[str, Any] = {
+        "x": {"integers": [-2, 2], "exclude": [0]},
+        "weights": {"integers": [-2, 2], "exclude": [0]},
+        "biases": {"integers": [-1, 1]},
+        "hidden_activation": Words(["relu"], list(ACTIVATIONS)),
+        "output_activation": Words(["sigmoid"], list(ACTIVATIONS)),
+        "loss": Words(["binary_cross_entropy"], list(LOSSES)),
+        "learning_rate": [0.1, 0.5, 1],
+    }
     constraints = ("no_saturation", "relu_not_at_kink", "dead_relu", "threshold_margin", "nonzero_derivatives")
 
     # -- sampling ------------------------------------------------------------------------
@@ -64,9 +76,11 @@ class MlpBackprop:
         dead = draw(rng, domain["dead_units"], "domain.dead_units")  # drawn once: rejections must not favour one
 
         def attempt() -> tuple[dict[str, Any] | None, list[str]]:
-            params = self._draw(rng, domain, rules)
+            params = self._draw(rng, domain, rules, alive=dead == 0)
             if isinstance(params, str):
                 return None, [params]
+            if not rules.calculator:
+                params["calculator"] = False
             return params, self.problems(params, rules=rules, dead_units=dead)
 
         return draw_fair(self.name, attempt, "weights, x, biases", rules=rules)
@@ -75,7 +89,8 @@ class MlpBackprop:
         """What two versions must not share: the network's numbers (not which weights are asked)."""
         return params["network"]
 
-    def _draw(self, rng: np.random.Generator, d: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any] | str:
+    def _draw(self, rng: np.random.Generator, d: Mapping[str, Any], rules: Rules = DEFAULT,
+              alive: bool = False) -> dict[str, Any] | str:
         n_in = draw(rng, d["inputs"], "domain.inputs")
         depth = draw(rng, d["hidden_layers"], "domain.hidden_layers")
         widths = [n_in] + [draw(rng, d["hidden"], "domain.hidden") for _ in range(depth)] + [1]
@@ -87,7 +102,8 @@ class MlpBackprop:
         layers = []
         for l, (n, m) in enumerate(zip(widths, widths[1:]), start=1):
             act = out_act if l == len(widths) - 1 else hidden_act
-            units = [_unit(rng, d, a, act, rules) for _ in range(m)]
+            hidden = l < len(widths) - 1
+            units = [_unit(rng, d, a, act, rules, alive and hidden) for _ in range(m)]
             layers.append({"W": [w for w, _, _ in units], "b": [b for _, b, _ in units], "activation": act})
             a = [float(_FLOAT_ACTIVATIONS[act](np.array(z), 0.01)) for _, _, z in units]  # slope: sign only matters
         network = {"layers": layers, "loss": draw(rng, losses or ["squared_error"], "domain.loss"), "reduction": "mean",
@@ -113,11 +129,14 @@ class MlpBackprop:
         out = rules.keep(_forward_problems(net, dead_units))
         if out:  # cheap float checks first: most rejected draws never need a Trace
             return out
-        if rules.on("nonzero_derivatives"):
-            t = dense.build(net)
-            for w in params["asked"]:
+        table = calculator.table_for(params)
+        if rules.on("nonzero_derivatives") or table is not None:
+            t = dense.build(net, table)
+            for w in params["asked"] if rules.on("nonzero_derivatives") else ():
                 if abs(numeric.to_float(t[f"dJ_d{w}"])) < 0.5 * 10 ** -places:
                     out.append(problem("nonzero_derivatives", f"dJ/d{w} is 0 at {places} decimals"))
+            shown = ["J", *t.keys("forward"), *(f"{w}_new" for w in params["asked"])]
+            out += rules.keep(calculator.hand_problems(t, shown))
         return out
 
     # -- building ------------------------------------------------------------------------
@@ -129,7 +148,8 @@ class MlpBackprop:
         if net.widths[-1] != 1 or len(net.data) != 1 or len(net.layers) < 2:
             raise FamilyError(f"{self.name}: needs at least one hidden layer, one output and one data point "
                               f"(got widths {net.widths} and {len(net.data)} data points)")
-        t = dense.build(net)
+        table = calculator.table_for(params)
+        t = dense.build(net, table)
         nt = notation.for_network(net.widths)
         asked = _asked(params.get("asked") or [f"W{len(net.layers)}[1,1]", "W1[1,1]"], t)
         concept = params.get("concept", "compare-regression")
@@ -139,7 +159,10 @@ class MlpBackprop:
         parts = _parts(net, t, nt, asked, places, concept, _figure(net, t, nt, labels=True))
         context = _statement(net, t, nt, places)
         context["figure"] = figure
+        context.update(calculator.statement(t))
         stored = {"network": net.to_mapping(), "asked": list(asked), "concept": concept}
+        if table is not None:
+            stored["calculator"] = False
         return Question(self.name, "Neural network: forward pass and backpropagation", stored, t, nt, parts,
                         self.template, context, dense.solution(net, t))
 
@@ -147,8 +170,9 @@ class MlpBackprop:
 UNIT_TRIES = 30
 
 
-def _unit(rng: np.random.Generator, d: Mapping[str, Any], a: list[float], act: str, rules: Rules):
-    """One unit's weights and bias, redrawn (a few times) while its input z is saturated or at the kink.
+def _unit(rng: np.random.Generator, d: Mapping[str, Any], a: list[float], act: str, rules: Rules, alive: bool):
+    """One unit's weights and bias, redrawn (a few times) while its input z is saturated or at the kink
+    (or, when `alive`, while a ReLU would be off).
 
     Redrawing one unit instead of the whole network keeps sampling fast; `problems` still
     checks the finished network.
@@ -160,6 +184,8 @@ def _unit(rng: np.random.Generator, d: Mapping[str, Any], a: list[float], act: s
         if act in ("sigmoid", "tanh") and abs(z) > SATURATION and rules.on("no_saturation"):
             continue
         if act in ("relu", "leaky_relu") and abs(z) < 1e-9 and rules.on("relu_not_at_kink"):
+            continue
+        if act == "relu" and alive and z < 0 and rules.on("dead_relu"):
             continue
         break
     return w, b, z
@@ -329,7 +355,12 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
     for w in asked:
         g = f"dJ_d{w}"
         chain = t.expanded(g)
-        factors = list(dict.fromkeys(ex.refs(chain)))
+        factors = [f for f in dict.fromkeys(ex.refs(chain)) if t.quantity(f).role == "factor"]
+        delta = f"dl_dz{depth}[1]"
+        if len(factors) < len(set(ex.refs(chain))) and delta not in seen:  # table mode: δ = ŷ − y in the chain
+            seen.add(delta)
+            add_number(f"delta.z{depth}", rf"What is $\displaystyle {sym(delta)} = {sym('yhat[1]')} - {sym('y[1]')}$?",
+                       [delta], back)
         parts.append(Part(id=f"chain.{w}", prompt=rf"Using the chain rule, write $\displaystyle {sym(g)}$ as a product of local "
                           "derivatives (one per layer, from the loss back to the weight).", kind="text", points=1,
                           answer="", answer_tex="", section=back, box_cm=2.0,

@@ -50,6 +50,7 @@ class RegressionMlp:
         "biases": {"integers": [-1, 1]},
         "learning_rate": [0.05, 0.1, 0.5],
     }
+    calculator_needed = "a squared error of a sigmoid unit's table value has 4 or more decimals"
     shared = ("points",)  # drawn once per exam: 1, 2 or 3 points is 18, 37 or 51 steps of work
     domain_limits = {"points": (1, MAX_POINTS)}
     constraints = ("well_posed", "no_saturation", "moderate_values", "nonzero_derivatives")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from qgen.families.base import Part, Question
-from qgen.render.latex import escape_text, render
+from qgen.render.latex import escape_text, render, render_string
 
 
 def sections(parts: Sequence[Part]) -> list[tuple[str, list[Part]]]:
@@ -19,9 +19,20 @@ def sections(parts: Sequence[Part]) -> list[tuple[str, list[Part]]]:
     return out
 
 
+_TABLE = r"""\BLOCK{ from "function-table.tex.j2" import function_table }\VAR{ function_table(table) }"""
+
+
 def question_body(q: Question, *, key: bool) -> str:
-    """The LaTeX body of one question (statement and parts), from its family template."""
-    return render(q.template, q=q.context, sections=sections(q.parts), key=key)
+    """The LaTeX body of one question (statement and parts), from its family template.
+
+    A no-calculator question's function table goes after the statement, before the first part.
+    """
+    body = render(q.template, q=q.context, sections=sections(q.parts), key=key)
+    if q.context.get("function_table"):
+        table = render_string(_TABLE, table=q.context["function_table"])
+        at = body.find(r"\begin{parts}")
+        body = body[:at] + table + body[at:] if at >= 0 else body + table
+    return body
 
 
 def precision_note(places: int) -> str:
