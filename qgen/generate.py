@@ -115,7 +115,7 @@ def draw_question(bank: Bank, spec: QuestionSpec, version: str, draws: Draws | N
             taken.add(checks.fingerprint(families.get(spec.family), q.params))
             return q, seed
         failures.update(problems)
-    hint = unmet(spec.family, failures, MAX_REDRAWS, "the domain: more values to draw from")
+    hint = unmet(spec.family, failures, MAX_REDRAWS, "more values to draw from")
     raise FamilyError(f"{spec.where}: questions[{spec.index}] ({spec.family}), version {version}: {hint}")
 
 
