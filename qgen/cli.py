@@ -128,7 +128,7 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
     if not quiet:
         made = "PDFs and .tex" if result.pdfs else ".tex"
         click.echo(f"{len(result.versions)} versions ({made}) of {bank.exam_id!r} in {result.out}: "
-                   f"exam-<v>, key-<v>, manifest.json")
+                   f"exam-<v>, key-<v>, manifest.json, answers-template.csv")
         for line in difficulty.report_lines(result.difficulty, width=78):
             click.echo("  " + line)
 

@@ -6,6 +6,7 @@ every file (and every PDF) is ready, so a failed run leaves the old output as it
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from qgen import difficulty
 from qgen.bank import Bank
 from qgen.errors import QgenError
 from qgen.generate import Draws, Version, build_version, manifest
+from qgen.grade.columns import template_header
 from qgen.render import pdf
 from qgen.render.exam import document
 
@@ -77,6 +79,8 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
         record = manifest(bank, versions)
         record["difficulty"] = report.as_dict()
         (staging / "manifest.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        with open(staging / "answers-template.csv", "w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerow(template_header(record))
         pdfs: list[Path] = []
         if make_pdf:
             tell("pdf", -len(tex_files))
