@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -131,6 +132,32 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
                    f"exam-<v>, key-<v>, manifest.json, answers-template.csv")
         for line in difficulty.report_lines(result.difficulty, width=78):
             click.echo("  " + line)
+
+
+@main.command()
+@click.argument("exam_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("answers", metavar="ANSWERS_CSV", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for grades.csv and gradebook.csv (default: OUT_DIR/grades).")
+@click.option("--map", "mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML mapping of the answer file's headers to qgen's (an LMS export).")
+@click.option("--ecf", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="Share of the credit for an answer right given the student's own earlier answers (0: none).")
+def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None, ecf: float) -> None:
+    """Grade ANSWERS_CSV (typed answers, one row per student) against OUT_DIR's manifest.json."""
+    from fractions import Fraction
+
+    from qgen.grade.files import grade_files
+
+    run = grade_files(exam_dir, answers, out or exam_dir / "grades", mapping=mapping,
+                      ecf_credit=Fraction(ecf).limit_denominator(100))
+    statuses = Counter(g.status.split(":")[0] for g in run.graded)
+    click.echo(f"{len(run.graded)} rows: " + ", ".join(f"{n} {s}" for s, n in statuses.most_common()))
+    if run.missing:
+        click.echo(f"columns missing (scored blank): {', '.join(run.missing[:8])}{' …' if len(run.missing) > 8 else ''}")
+    if run.extra:
+        click.echo(f"columns ignored: {', '.join(run.extra[:8])}{' …' if len(run.extra) > 8 else ''}")
+    click.echo("wrote " + ", ".join(str(p) for p in run.files))
 
 
 @main.command()

@@ -80,11 +80,11 @@ class Verdict:
 BLANK = Verdict(Fraction(0), "blank")
 
 
-def _flat(value: Any) -> list[Fraction]:
-    """Numbers of an answer in reading order (a number, a vector, or rows of a matrix)."""
+def _flat(value: Any) -> list[Fraction | None]:
+    """Numbers of an answer in reading order (a number, a vector, or rows of a matrix); None: a blank entry."""
     if isinstance(value, (list, tuple)):
         return [x for v in value for x in _flat(v)]
-    return [numeric.exact(value)]
+    return [None if value is None else numeric.exact(value)]
 
 
 def judge(part: Mapping[str, Any], student: Any, tolerance: Tolerance | None = None) -> Verdict:
@@ -104,7 +104,7 @@ def judge(part: Mapping[str, Any], student: Any, tolerance: Tolerance | None = N
             want = _flat(truth)
             if len(got) != len(want):
                 continue
-            verdict = Verdict.of([tol.close(s, t) for s, t in zip(got, want)])
+            verdict = Verdict.of([s is not None and tol.close(s, t) for s, t in zip(got, want)])
             best = verdict if verdict.credit > best.credit else best
         return best
     if kind in ("shape", "integer"):

@@ -1,0 +1,97 @@
+"""`qgen grade` on disk: read the manifest and the answers, write grades.csv and gradebook.csv atomically.
+
+Only the manifest of the exam folder is read (the generator never runs again). Each output
+file is written to a temporary file beside it and renamed into place, so a crash never leaves
+a half-written grades.csv; a TA's scores for manual parts in an existing grades.csv are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from qgen.errors import SubmissionError
+from qgen.grade.sheet import Graded, grade_sheet, grades_table, known_columns, read_sheet, to_csv
+
+
+@dataclass(frozen=True)
+class GradeRun:
+    """What `grade_files` did: the graded rows and what the answer file's header lacked or had extra."""
+
+    graded: list[Graded]
+    missing: list[str]
+    extra: list[str]
+    files: list[Path]
+
+
+def load_manifest(exam_dir: Path) -> dict[str, Any]:
+    """manifest.json of a `qgen generate` folder."""
+    path = Path(exam_dir) / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SubmissionError(f"{path}: no manifest; give the folder `qgen generate` wrote") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SubmissionError(f"{path}: cannot be read ({e})") from None
+
+
+def load_mapping(path: Path | None) -> dict[str, str]:
+    """A --map file: {their header: our column} (YAML)."""
+    if path is None:
+        return {}
+    from qgen.bank import read_yaml
+
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise SubmissionError(f"{path}: expected a mapping of LMS header: qgen column, e.g. 'Student ID': student_id")
+    return {k.strip(): v.strip() for k, v in data.items()}
+
+
+def _manual_scores(path: Path, columns: set[str]) -> dict[tuple[str, str], str]:
+    """TA scores already typed into a previous grades.csv (manual parts only)."""
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {(r["student_id"], c): r[c] for r in rows for c in columns if r.get(c, "").strip()}
+
+
+def _write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def grade_files(exam_dir: Path, answers: Path, out: Path, *, mapping: Path | None = None,
+                ecf_credit: Fraction = Fraction(1)) -> GradeRun:
+    """Grade `answers` against `exam_dir`'s manifest into `out` (grades.csv, gradebook.csv)."""
+    manifest = load_manifest(exam_dir)
+    try:
+        text = Path(answers).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SubmissionError(f"{answers}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{answers}: not UTF-8 text ({e.reason} at byte {e.start}); save it as CSV UTF-8") from None
+    sheet = read_sheet(text, known_columns(manifest), load_mapping(mapping), where=str(answers))
+    graded = grade_sheet(manifest, sheet, ecf_credit)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manual_cols = {f"q{q['index']}.{p['id']}" for v in manifest["versions"] for q in v["questions"]
+                   for p in q["parts"] if p["kind"] == "text"}
+    table = grades_table(manifest, graded, _manual_scores(out / "grades.csv", manual_cols))
+    book = [["student_id", "total"]] + [[r[0], r[-3]] for r in table[1:] if r[2] == "graded"]
+    files = [out / "grades.csv", out / "gradebook.csv"]
+    _write(files[0], to_csv(table))
+    _write(files[1], to_csv(book))
+    return GradeRun(graded, sheet.missing, sheet.extra, files)

@@ -1,0 +1,162 @@
+"""`qgen grade`: hand-made answer files with the scores they must get (seed 001 §3 pinned).
+
+Reference answers (seeds/INDEX.md): z1 = [3, −2], a1 = [3, 0], z2 = −5, ŷ = 0.0067, class 0,
+loss 0.9867, ∂ℓ/∂ŷ = −1.9866, ∂ŷ/∂z2 = 0.0066, ∂z2/∂W2,1,1 = 3, ∂J/∂W2,1,1 = −0.0396, …
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from qgen.bank import load_bank
+from qgen.cli import main
+from qgen.errors import SubmissionError
+from qgen.grade.files import grade_files
+from qgen.publish import write_exam_set
+from tests.conftest import BANKS
+
+RIGHT = {
+    "q1.matrices": "2", "q1.shape.W1": "2x3", "q1.shape.W2": "1x3", "q1.z1.1": "3", "q1.z1.2": "-2",
+    "q1.a1.1": "3", "q1.a1.2": "0", "q1.z2": "-5", "q1.yhat": "0.0067", "q1.class": "0", "q1.loss": "0.9867",
+    "q1.factor.dl_dyhat[1]": "-1.9866", "q1.factor.dyhat[1]_dz2[1]": "0.0066", "q1.factor.dz2[1]_dW2[1,1]": "3",
+    "q1.grad.W2[1,1]": "-0.0396", "q1.factor.dz2[1]_da1[1]": "-2", "q1.factor.da1[1]_dz1[1]": "1",
+    "q1.factor.dz1[1]_dW1[1,2]": "5", "q1.grad.W1[1,2]": "0.1321", "q1.update.W2[1,1]": "-1.9208",
+    "q1.update.W1[1,2]": "-1.2641", "q1.count.linear1": "6", "q1.count.activation1": "0", "q1.count.total": "9",
+}
+AUTO_POINTS = 26  # 32 points, 6 of them graded by hand (draw 2, chains 1 + 1, concept 3 … see the bank)
+
+
+@pytest.fixture(scope="module")
+def exam(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("exam")
+    bank = folder / "bank.yaml"
+    bank.write_text(f"exam: {{id: g, title: G}}\nquestions:\n  - family: mlp-backprop\n"
+                    f"    params: {BANKS / 'pins' / 'seed-001-s3.yaml'}\n", encoding="utf-8")
+    return write_exam_set(load_bank(bank), ["1"], folder / "out", make_pdf=False).out
+
+
+def answers(tmp_path, rows, sep=",", bom=False, crlf=False, header=None):
+    header = header or ["student_id", "version", *RIGHT]
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=sep, lineterminator="\r\n" if crlf else "\n").writerows(
+        [header, *[[r.get(h, "") for h in header] for r in rows]])
+    path = tmp_path / "answers.csv"
+    path.write_bytes((("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8"))
+    return path
+
+
+def grades(exam, path, tmp_path, **kw):
+    run = grade_files(exam, path, tmp_path / "grades", **kw)
+    with open(run.files[0], encoding="utf-8", newline="") as f:
+        return {r["student_id"]: r for r in csv.DictReader(f)}, run
+
+
+def test_all_correct_earns_every_auto_graded_point(exam, tmp_path):
+    rows, _ = grades(exam, answers(tmp_path, [{"student_id": "s1", "version": "1", **RIGHT}]), tmp_path)
+    assert rows["s1"]["status"] == "graded" and float(rows["s1"]["total"]) == AUTO_POINTS
+
+
+def test_manual_parts_are_empty_score_columns(exam, tmp_path):
+    rows, _ = grades(exam, answers(tmp_path, [{"student_id": "s1", "version": "1", **RIGHT}]), tmp_path)
+    assert rows["s1"]["q1.concept"] == "" and rows["s1"]["q1.draw"] == ""
+
+
+def test_all_blank_scores_zero(exam, tmp_path):
+    rows, run = grades(exam, answers(tmp_path, [{"student_id": "s2", "version": "1"}]), tmp_path)
+    assert float(rows["s2"]["total"]) == 0 and {s.status for s in run.graded[0].scores} == {"blank", "manual"}
+
+
+def test_error_carried_forward_credits_a_consistent_chain(exam, tmp_path):
+    # z2 = −4 instead of −5; then ŷ = σ(−4) = 0.0180 and loss (1 − 0.0180)² = 0.9644 are right for it
+    row = {"student_id": "s3", "version": "1", **RIGHT, "q1.z2": "-4", "q1.yhat": "0.0180", "q1.loss": "0.9644"}
+    _, run = grades(exam, answers(tmp_path, [row]), tmp_path)
+    status = {s.part: s.status for s in run.graded[0].scores}
+    assert (status["z2"], status["yhat"], status["loss"]) == ("wrong", "ecf", "ecf")
+
+
+def test_ecf_can_be_switched_off(exam, tmp_path):
+    row = {"student_id": "s3", "version": "1", **RIGHT, "q1.z2": "-4", "q1.yhat": "0.0180"}
+    _, run = grades(exam, answers(tmp_path, [row]), tmp_path, ecf_credit=0)
+    assert {s.part: s.earned for s in run.graded[0].scores}["yhat"] == 0
+
+
+def test_a_zero_that_empties_the_chain_earns_no_ecf(exam, tmp_path):
+    row = {"student_id": "s4", "version": "1", **RIGHT, "q1.factor.dyhat[1]_dz2[1]": "0", "q1.grad.W2[1,1]": "0"}
+    _, run = grades(exam, answers(tmp_path, [row]), tmp_path)
+    assert {s.part: s.status for s in run.graded[0].scores}["grad.W2[1,1]"] == "wrong"
+
+
+def test_every_accepted_number_format(exam, tmp_path):
+    typed = {"q1.z1.2": "\u22122", "q1.yhat": ".0067", "q1.loss": "0,9867", "q1.factor.dl_dyhat[1]": "-1.9866e0",
+             "q1.update.W2[1,1]": "-48/25", "q1.shape.W1": "(2, 3)", "q1.shape.W2": "1×3"}
+    rows, _ = grades(exam, answers(tmp_path, [{"student_id": "s5", "version": "1", **RIGHT, **typed}]), tmp_path)
+    assert float(rows["s5"]["total"]) == AUTO_POINTS
+
+
+def test_a_vector_typed_into_one_cell(exam, tmp_path):
+    header = ["student_id", "version", "q1.z1", "q1.a1"]
+    path = answers(tmp_path, [{"student_id": "s6", "version": "1", "q1.z1": "[3, -2]", "q1.a1": "3; 1"}], header=header)
+    _, run = grades(exam, path, tmp_path)
+    got = {s.part: s.earned for s in run.graded[0].scores}
+    assert (got["z1"], got["a1"]) == (2, 1)  # a1: one of two entries right
+
+
+def test_status_for_every_kind_of_bad_row(exam, tmp_path):
+    rows = [{"student_id": "s7", "version": "1", **RIGHT}, {"student_id": "s7", "version": "1"},
+            {"student_id": "s8", "version": "9"}, {"student_id": "", "version": "1"}]
+    table, run = grades(exam, answers(tmp_path, rows), tmp_path)
+    assert [g.status for g in run.graded] == ["graded", "duplicate", "unknown version", "malformed: no student id"]
+
+
+def test_garbage_cells_are_malformed_parts_not_lost_rows(exam, tmp_path):
+    row = {"student_id": "s9", "version": "1", **RIGHT, "q1.loss": "about one", "q1.z2": "__import__('os')"}
+    _, run = grades(exam, answers(tmp_path, [row]), tmp_path)
+    status = {s.part: s.status for s in run.graded[0].scores}
+    assert run.graded[0].status == "graded" and status["loss"] == status["z2"] == "malformed"
+
+
+def test_bom_crlf_and_semicolons(exam, tmp_path):
+    row = {"student_id": "s10", "version": "1", **RIGHT, "q1.loss": "0,9867"}
+    rows, _ = grades(exam, answers(tmp_path, [row], sep=";", bom=True, crlf=True), tmp_path)
+    assert float(rows["s10"]["total"]) == AUTO_POINTS
+
+
+def test_lms_headers_through_a_map(exam, tmp_path):
+    header = ["Student ID", "Exam version", "q1.z2"]
+    path = answers(tmp_path, [{"Student ID": "s11", "Exam version": "1", "q1.z2": "-5"}], header=header)
+    (tmp_path / "map.yaml").write_text("Student ID: student_id\nExam version: version\n", encoding="utf-8")
+    rows, run = grades(exam, path, tmp_path, mapping=tmp_path / "map.yaml")
+    assert float(rows["s11"]["total"]) == 1 and "q1.loss" in run.missing
+
+
+def test_rerun_keeps_the_tas_manual_scores(exam, tmp_path):
+    path = answers(tmp_path, [{"student_id": "s12", "version": "1", **RIGHT}])
+    grade_files(exam, path, tmp_path / "grades")
+    with open(tmp_path / "grades" / "grades.csv", encoding="utf-8", newline="") as f:
+        head, cells = list(csv.reader(f))
+    cells[head.index("q1.concept")] = "2.5"  # what a TA types in after the first run
+    with open(tmp_path / "grades" / "grades.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([head, cells])
+    rows, _ = grades(exam, path, tmp_path)
+    assert rows["s12"]["q1.concept"] == "2.5" and float(rows["s12"]["total"]) == AUTO_POINTS + 2.5
+
+
+def test_gradebook_has_id_and_total(exam, tmp_path):
+    _, run = grades(exam, answers(tmp_path, [{"student_id": "s13", "version": "1", **RIGHT}]), tmp_path)
+    assert run.files[1].read_text(encoding="utf-8").splitlines() == ["student_id,total", f"s13,{AUTO_POINTS}"]
+
+
+def test_a_file_without_the_id_column_is_a_clear_error(exam, tmp_path):
+    path = answers(tmp_path, [{"name": "x"}], header=["name", "version"])
+    with pytest.raises(SubmissionError) as exc:
+        grade_files(exam, path, tmp_path / "grades")
+    assert "student_id" in str(exc.value) and "--map" in str(exc.value)
+
+
+def test_cli_grade_summarizes(exam, tmp_path, runner):
+    path = answers(tmp_path, [{"student_id": "s14", "version": "1", **RIGHT}, {"student_id": "s15", "version": "7"}])
+    result = runner.invoke(main, ["grade", str(exam), str(path), "--out", str(tmp_path / "g")])
+    assert result.exit_code == 0 and "1 graded" in result.output and "1 unknown version" in result.output
