@@ -97,6 +97,7 @@ class QuestionSpec:
     where: str  # file:line of the question, for later error messages
     rules: rl.Rules = rl.DEFAULT
     shared: tuple[str, ...] = ()  # domain keys drawn once per exam: every version has the same shape
+    tolerance: dict[str, Any] = field(default_factory=dict)  # part pattern -> grading tolerance
 
 
 @dataclass(frozen=True)
@@ -114,12 +115,13 @@ class Bank:
     versions: int = 1
     questions: tuple[QuestionSpec, ...] = ()
     rules: rl.Rules = rl.DEFAULT  # the exam-wide constraints and calculator mode
+    ecf: float = 1.0  # share of the credit an answer right for the student's own earlier answers earns
 
 
 _EXAM_KEYS = {"id", "title", "course", "date", "instructions", "notation", "precision", "versions", "constraints",
-              "calculator"}
+              "calculator", "ecf"}
 _QUESTION_KEYS = {"family", "title", "domain", "params", "parts", "points", "notation", "precision", "constraints",
-                  "calculator", "shared"}
+                  "calculator", "shared", "tolerance"}
 
 
 def _known(path: Path, m: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -168,13 +170,17 @@ def load_bank(path: str | Path) -> Bank:
         raise BankError(f"{_at(path, exam, 'versions')}: exam.versions: expected a whole number ≥ 1, got {versions!r}")
     known = dict.fromkeys(c for f in families.FAMILIES.values() for c in f.constraints)
     rules = _rules(path, exam, "exam", [*known, *rl.GENERIC, "hand_arithmetic"], rl.DEFAULT)
+    ecf = exam.get("ecf", 1.0)
+    if isinstance(ecf, bool) or not isinstance(ecf, (int, float)) or not 0 <= ecf <= 1:
+        raise BankError(f"{_at(path, exam, 'ecf')}: exam.ecf: expected the share of credit for error carried "
+                        f"forward, 0 to 1 (0 switches it off), got {ecf!r}")
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         raise BankError(f"{_at(path, data, 'questions')}: questions: expected a non-empty list")
     questions = tuple(_question(path, raw_questions, i, notation, places, rules) for i in range(len(raw_questions)))
     return Bank(path, exam_id, _text(path, exam, "title", "exam", "Exam"), _text(path, exam, "course", "exam"),
                 _text(path, exam, "date", "exam"), _text(path, exam, "instructions", "exam"), notation, places,
-                versions, questions, rules)
+                versions, questions, rules, float(ecf))
 
 
 def _rules(path: Path, m: Mapping[str, Any], where: str, allowed: list[str], inherited: rl.Rules) -> rl.Rules:
@@ -237,6 +243,10 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
     parts = q.get("parts")
     if parts is not None and (not isinstance(parts, list) or not all(isinstance(p, str) for p in parts)):
         raise BankError(f"{_at(path, q, 'parts')}: {where}.parts: expected a list of part ids or patterns like 'grad.*'")
+    tolerance = q.get("tolerance") or {}
+    if not isinstance(tolerance, Mapping):
+        raise BankError(f"{_at(path, q, 'tolerance')}: {where}.tolerance: expected a mapping of part id/pattern to "
+                        "{abs|rel|decimals|sig_figs: number}")
     points = q.get("points") or {}
     if not isinstance(points, Mapping):
         raise BankError(f"{_at(path, q, 'points')}: {where}.points: expected a mapping of part id/pattern to points")
@@ -256,7 +266,8 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
                         "or the path of a pin file")
     return QuestionSpec(i, family.name, _text(path, q, "title", where) or None, merged,
                         dict(params) if params is not None else None, parts, dict(points), notation,
-                        _places(path, q, where, places), here, rules, _shared(path, q, where, family, merged))
+                        _places(path, q, where, places), here, rules, _shared(path, q, where, family, merged),
+                        _plain(tolerance))
 
 
 def _shared(path: Path, q: Mapping[str, Any], where: str, family: Any, domain: Mapping[str, Any]) -> tuple[str, ...]:

@@ -141,16 +141,17 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
               help="Folder for grades.csv and gradebook.csv (default: OUT_DIR/grades).")
 @click.option("--map", "mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="YAML mapping of the answer file's headers to qgen's (an LMS export).")
-@click.option("--ecf", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-              help="Share of the credit for an answer right given the student's own earlier answers (0: none).")
-def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None, ecf: float) -> None:
+@click.option("--ecf", type=click.FloatRange(0, 1), default=None,
+              help="Share of the credit for an answer right given the student's own earlier answers "
+                   "(0: none; default: the bank's exam.ecf, else 1).")
+def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None, ecf: float | None) -> None:
     """Grade ANSWERS_CSV (typed answers, one row per student) against OUT_DIR's manifest.json."""
     from fractions import Fraction
 
     from qgen.grade.files import grade_files
 
     run = grade_files(exam_dir, answers, out or exam_dir / "grades", mapping=mapping,
-                      ecf_credit=Fraction(ecf).limit_denominator(100))
+                      ecf_credit=None if ecf is None else Fraction(ecf).limit_denominator(100))
     statuses = Counter(g.status.split(":")[0] for g in run.graded)
     click.echo(f"{len(run.graded)} rows: " + ", ".join(f"{n} {s}" for s, n in statuses.most_common()))
     if run.missing:
@@ -158,6 +159,27 @@ def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None,
     if run.extra:
         click.echo(f"columns ignored: {', '.join(run.extra[:8])}{' …' if len(run.extra) > 8 else ''}")
     click.echo("wrote " + ", ".join(str(p) for p in run.files))
+
+
+@main.command("sample-answers")
+@click.argument("exam_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--students", type=click.IntRange(1, 100000), default=30, show_default=True,
+              help="How many made-up students.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the made-up answers.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The CSV to write (default: OUT_DIR/answers-sample.csv).")
+def sample_answers(exam_dir: Path, students: int, seed: int, out: Path | None) -> None:
+    """Write a made-up class's answer sheet for OUT_DIR (right, blank, slipped answers): a demo for `qgen grade`."""
+    import csv
+
+    from qgen.grade.files import load_manifest
+    from qgen.grade.simulate import sample_answers as rows_for
+
+    out = out or exam_dir / "answers-sample.csv"
+    rows = rows_for(load_manifest(exam_dir), students, seed)
+    with open(out, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    click.echo(f"{len(rows) - 1} answer rows in {out}")
 
 
 @main.command()

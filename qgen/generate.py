@@ -23,7 +23,7 @@ from qgen import __version__, families
 from qgen.bank import Bank, QuestionSpec
 from qgen.errors import FamilyError, QgenError
 from qgen.families import checks
-from qgen.families.base import Question, select_parts
+from qgen.families.base import Question, select_parts, with_tolerance
 from qgen.families.domain import draw, tallying, unmet
 from qgen.families.rules import constraint_of, problem
 from qgen.tables import hand_arithmetic_problems
@@ -76,6 +76,7 @@ def build_question(spec: QuestionSpec, seed: int | None, domain: dict[str, Any] 
                   else family.sample(np.random.default_rng(seed), domain or spec.domain, spec.rules))
         q = family.build(params, spec.notation, spec.places)
         parts = select_parts(q.parts, spec.parts, spec.points, f"questions[{spec.index}]")
+        parts = with_tolerance(parts, spec.tolerance, f"questions[{spec.index}]")
     except QgenError as e:
         raise type(e)(f"{spec.where}: questions[{spec.index}] ({spec.family}): {e}") from None
     title = escape_text(spec.title) if spec.title else q.title
@@ -147,7 +148,7 @@ def manifest(bank: Bank, versions: list[Version]) -> dict[str, Any]:
     return {
         "qgen": __version__,
         "exam": {"id": bank.exam_id, "title": bank.title, "course": bank.course, "date": bank.date,
-                 "bank": bank.path.name, "precision": bank.places},
+                 "bank": bank.path.name, "precision": bank.places, "ecf": bank.ecf},
         "versions": [
             {"version": v.id, "points": sum(q.points for q in v.questions),
              "files": {"exam": f"exam-{v.id}.pdf", "key": f"key-{v.id}.pdf"},

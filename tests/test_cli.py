@@ -10,7 +10,7 @@ from qgen.cli import main
 from tests.conftest import BANKS
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["solve"], ["generate"], ["check"]])
+@pytest.mark.parametrize("command", [[], ["list"], ["solve"], ["generate"], ["check"], ["grade"], ["sample-answers"]])
 def test_every_command_has_help(runner, command):
     result = runner.invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -84,7 +84,7 @@ def test_generate_no_pdf_writes_tex_and_manifest(runner, tmp_path):
     out = tmp_path / "set"
     result = runner.invoke(main, ["generate", str(BANKS / "quiz.yaml"), "--versions", "2", "--out", str(out), "--no-pdf", "-q"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["exam-1.tex", "exam-2.tex", "key-1.tex", "key-2.tex", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["answers-template.csv", "exam-1.tex", "exam-2.tex", "key-1.tex", "key-2.tex", "manifest.json"]
 
 
 def test_generate_refuses_to_overwrite(runner, tmp_path):

@@ -160,3 +160,64 @@ def test_cli_grade_summarizes(exam, tmp_path, runner):
     path = answers(tmp_path, [{"student_id": "s14", "version": "1", **RIGHT}, {"student_id": "s15", "version": "7"}])
     result = runner.invoke(main, ["grade", str(exam), str(path), "--out", str(tmp_path / "g")])
     assert result.exit_code == 0 and "1 graded" in result.output and "1 unknown version" in result.output
+
+
+def _one_part(part):
+    from qgen.grade.score import Question, score_question
+
+    record = {"index": 1, "family": "none", "parts": [dict(part, points=2)]}
+    return lambda typed: score_question(Question(record), {f"q1.{part['id']}": typed})[0]
+
+
+@pytest.mark.parametrize("typed,status", [
+    ("2x cos(x) - (x^2 + 1) sin(x)", "correct"), ("-sin(x)*(1 + x**2) + 2*x*cos(x)", "correct"),
+    ("2x cos(x) + (x^2 + 1) sin(x)", "wrong"), ("import os", "malformed"),
+])
+def test_symbolic_answers_by_equivalence(typed, status):
+    score = _one_part({"id": "derivative", "kind": "expression", "answer": "2*x*cos(x) - (x**2 + 1)*sin(x)"})
+    assert score(typed).status == status
+
+
+def test_a_probability_may_be_typed_as_a_percentage():
+    score = _one_part({"id": "yhat", "kind": "number", "answer": 0.7311, "places": 4, "keys": ["yhat[1]"]})
+    assert (score("73.11%").status, score("73.11").status) == ("correct", "wrong")
+
+
+def test_bank_tolerance_and_ecf_reach_the_grader(tmp_path):
+    bank = tmp_path / "bank.yaml"
+    bank.write_text(f"exam: {{id: g, title: G, ecf: 0.5}}\nquestions:\n  - family: mlp-backprop\n"
+                    f"    params: {BANKS / 'pins' / 'seed-001-s3.yaml'}\n    tolerance: {{loss: {{abs: 0.1}}}}\n",
+                    encoding="utf-8")
+    out = write_exam_set(load_bank(bank), ["1"], tmp_path / "out", make_pdf=False).out
+    row = {"student_id": "t", "version": "1", **RIGHT, "q1.loss": "0.9", "q1.z2": "-4", "q1.yhat": "0.0180"}
+    _, run = grades(out, answers(tmp_path, [row]), tmp_path)
+    got = {s.part: (s.status, s.earned) for s in run.graded[0].scores}
+    assert got["loss"] == ("correct", 1) and got["yhat"] == ("ecf", 0.5)
+
+
+def test_bank_tolerance_must_name_a_numeric_part(tmp_path):
+    from qgen.errors import BankError
+    from qgen.generate import build_versions
+
+    bank = tmp_path / "bank.yaml"
+    bank.write_text("exam: {id: g, title: G}\nquestions:\n  - family: mlp-backprop\n    tolerance: {nothing: {abs: 1}}\n",
+                    encoding="utf-8")
+    with pytest.raises(BankError) as exc:
+        build_versions(load_bank(bank), ["1"])
+    assert "tolerance" in str(exc.value) and "bank.yaml:3" in str(exc.value)
+
+
+def test_the_sample_class_exercises_every_status(tmp_path, runner):
+    out = write_exam_set(load_bank(BANKS / "quiz.yaml"), ["1", "2"], tmp_path / "demo", make_pdf=False).out
+    assert runner.invoke(main, ["sample-answers", str(out), "--students", "12"]).exit_code == 0
+    run = grade_files(out, out / "answers-sample.csv", tmp_path / "grades")
+    statuses = {g.status for g in run.graded} | {s.status for g in run.graded for s in g.scores}
+    assert {"graded", "duplicate", "unknown version", "correct", "ecf"} <= statuses and len(run.graded) == 14
+
+
+def test_the_sample_is_the_same_for_the_same_seed(tmp_path):
+    from qgen.grade.files import load_manifest
+    from qgen.grade.simulate import sample_answers
+
+    out = write_exam_set(load_bank(BANKS / "quiz.yaml"), ["1"], tmp_path / "demo", make_pdf=False).out
+    assert sample_answers(load_manifest(out), 5, seed=3) == sample_answers(load_manifest(out), 5, seed=3)

@@ -42,6 +42,7 @@ class Part:
     box_cm: float = 1.6
     figure: str = ""  # TikZ shown with the answer in the key
     accept: tuple[Any, ...] = ()  # other answers worth full credit (e.g. from a statement's rounded values)
+    tolerance: Mapping[str, Any] | None = None  # the bank's grading tolerance: {abs, rel, decimals, sig_figs}
 
     @property
     def manual(self) -> bool:
@@ -58,6 +59,8 @@ class Part:
             out["places"] = self.places
         if self.accept:
             out["accept"] = list(self.accept)
+        if self.tolerance:
+            out["tolerance"] = dict(self.tolerance)
         if self.manual:
             out["model_answer"] = self.model_answer
         return out
@@ -160,6 +163,27 @@ def select_parts(parts: list[Part], include: Sequence[str] | None, points: Mappi
                             f"halves at most), got {value!r}")
         chosen = [replace(p, points=value) if fnmatch.fnmatchcase(p.id, pattern) else p for p in chosen]
     return chosen
+
+
+TOLERANCE_KEYS = ("abs", "rel", "decimals", "sig_figs")
+
+
+def with_tolerance(parts: list[Part], tolerance: Mapping[str, Mapping[str, Any]] | None, where: str) -> list[Part]:
+    """The parts with the bank's grading tolerance per pattern ({'grad.*': {abs: 0.01}})."""
+    for pattern, spec in (tolerance or {}).items():
+        if not isinstance(spec, Mapping) or not spec or set(spec) - set(TOLERANCE_KEYS):
+            raise BankError(f"{where}.tolerance.{pattern}: expected a mapping of {', '.join(TOLERANCE_KEYS)}, "
+                            f"e.g. {{abs: 0.01}}, got {spec!r}")
+        for key, value in spec.items():
+            whole = key in ("decimals", "sig_figs")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (whole and value % 1):
+                raise BankError(f"{where}.tolerance.{pattern}.{key}: expected a {'whole ' if whole else ''}number "
+                                f">= 0, got {value!r}")
+        hits = [p for p in parts if fnmatch.fnmatchcase(p.id, pattern) and p.kind in ("number", "vector", "matrix")]
+        if not hits:
+            raise BankError(f"{where}.tolerance: {pattern!r} matches no numeric part")
+        parts = [replace(p, tolerance=dict(spec)) if p in hits else p for p in parts]
+    return parts
 
 
 def vector_tex(values: Sequence[Value], places: int) -> str:

@@ -131,7 +131,7 @@ def equivalent(student: Any, answer: str, symbols: Sequence[str] = (), points: i
 
     from qgen.grade.parse import parse_cell  # the key's own text goes through the same safe parser
 
-    key = parse_cell(answer, "expression", symbols=tuple(symbols) or _names(answer))
+    key = parse_cell(answer, "expression", symbols=tuple(symbols) or symbol_names(answer))
     names = sorted({s.name for s in key.free_symbols | student.free_symbols})
     rng = random.Random(seed)
     for _ in range(points):
@@ -147,8 +147,12 @@ def equivalent(student: Any, answer: str, symbols: Sequence[str] = (), points: i
     return sp.simplify(key - student) == 0
 
 
-def _names(text: str) -> tuple[str, ...]:
-    """Identifiers in a key's formula (the key is trusted, but parsed the same way)."""
+def symbol_names(text: str) -> tuple[str, ...]:
+    """The variable names of a key's formula: what a student's formula may use.
+
+    >>> symbol_names("2*x*cos(x) - (x**2 + 1)*sin(x)")
+    ('x',)
+    """
     import re
 
     functions = {"sin", "cos", "tan", "exp", "ln", "log", "sqrt", "sigma", "tanh"}

@@ -16,7 +16,7 @@ from qgen import families
 from qgen.errors import QgenError, SubmissionError
 from qgen.grade import ecf
 from qgen.grade.columns import part_columns
-from qgen.grade.compare import NUMERIC, Verdict, judge
+from qgen.grade.compare import NUMERIC, Tolerance, Verdict, judge, symbol_names
 from qgen.grade.parse import parse_cell
 from qgen.notation import resolve
 from qgen.numeric import Value
@@ -92,7 +92,8 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
         except SubmissionError as e:
             out.append(PartScore(index, pid, points, 0.0, "malformed", text, str(e)))
             continue
-        verdict = judge(part, value)
+        tolerance = Tolerance.from_spec(part["tolerance"], int(part.get("places", 4))) if part.get("tolerance") else None
+        verdict = judge(part, value, tolerance)
         status, note = verdict.status, ""
         keys = list(part.get("keys", ()))
         if verdict.credit < 1 and kind in NUMERIC and question.trace is not None and keys:
@@ -106,6 +107,14 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
     return out
 
 
+def probability(part: Mapping[str, Any]) -> bool:
+    """A part whose answer is a predicted probability (ŷ of a sigmoid output, h(x)): 73% means 0.73."""
+    keys = part.get("keys", ())
+    answer = part.get("answer")
+    return (part["kind"] == "number" and isinstance(answer, (int, float)) and 0 <= answer <= 1
+            and len(keys) == 1 and keys[0].split("[")[0] in ("yhat", "h"))
+
+
 def _parse(text: str, part: Mapping[str, Any]) -> Any:
     kind, answer = part["kind"], part.get("answer")
     if kind == "vector":
@@ -113,10 +122,8 @@ def _parse(text: str, part: Mapping[str, Any]) -> Any:
     if kind == "matrix":
         return parse_cell(text, kind, shape=(len(answer), len(answer[0])))
     if kind == "expression":
-        return parse_cell(text, kind, symbols=tuple(part.get("symbols", ())))
-    if kind == "label":
-        return parse_cell(text, kind)
-    return parse_cell(text, kind)
+        return parse_cell(text, kind, symbols=part.get("symbols") or symbol_names(str(answer)))
+    return parse_cell(text, kind, percent_ok=probability(part))
 
 
 def _entries(entries: list[str], part: Mapping[str, Any]) -> Any:
@@ -145,4 +152,5 @@ def _carried(trace: Trace, earlier: Mapping[str, Value], keys: list[str], part: 
     if part["kind"] == "matrix":
         cols = len(part["answer"][0])
         shaped["answer"] = [answer[i:i + cols] for i in range(0, len(answer), cols)]
-    return judge(shaped, value)
+    spec = part.get("tolerance")
+    return judge(shaped, value, Tolerance.from_spec(spec, int(part.get("places", 4))) if spec else None)
