@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from qgen.bank import load_bank
-from qgen.generate import build_version
+from qgen.generate import build_versions
 from qgen.publish import render_version, write_exam_set
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ def main() -> None:
     bank = load_bank(args.bank)
 
     t0 = time.perf_counter()
-    versions = [build_version(bank, str(v)) for v in range(1, args.versions + 1)]
+    versions = build_versions(bank, [str(v) for v in range(1, args.versions + 1)])
     t1 = time.perf_counter()
     for v in versions:
         render_version(bank, v, key=False)

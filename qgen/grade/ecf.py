@@ -25,10 +25,11 @@ from qgen.trace import Trace
 
 def carried(trace: Trace, earlier: Mapping[str, Value], keys: Sequence[str]) -> list[Value] | None:
     """The values of `keys` implied by the student's `earlier` values (None: nothing earlier bears on them)."""
-    relevant = {k: v for k, v in earlier.items() if k in set(trace.ancestors(keys)) and k not in keys}
+    upstream = set(trace.ancestors(keys)) - set(keys)
+    relevant = {k: v for k, v in earlier.items() if k in upstream}
     if not relevant or all(trace[k] == v for k, v in relevant.items()):
         return None
-    env = trace.evaluate(relevant)
+    env = trace.evaluate(relevant, only=keys)
     return [env[k] for k in keys]
 
 

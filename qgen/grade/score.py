@@ -8,6 +8,7 @@ parts stand in for the true values when a later part is judged again (`ecf.carri
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping
@@ -87,6 +88,13 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
         if not text.replace(";", "").strip():
             out.append(PartScore(index, pid, points, 0.0, "blank"))
             continue
+        if kind == "expression":  # a class types the same few formulas: judge each once
+            verdict, error = _formula(text, str(part["answer"]), tuple(part.get("symbols") or ()))
+            if error:
+                out.append(PartScore(index, pid, points, 0.0, "malformed", text, error))
+            else:
+                out.append(PartScore(index, pid, points, float(verdict.credit) * points, verdict.status, text))
+            continue
         try:
             value = _parse(text, part) if entries is None else _entries(entries, part)
         except SubmissionError as e:
@@ -105,6 +113,16 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
             earlier.update((k, v) for k, v in zip(keys, _numbers(value)) if v is not None)
         out.append(PartScore(index, pid, points, float(verdict.credit) * points, status, text, note))
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _formula(text: str, answer: str, symbols: tuple[str, ...]) -> tuple[Verdict, str]:
+    """The verdict on a typed formula (and the parse error, if any), cached by text and key."""
+    part = {"kind": "expression", "answer": answer, "symbols": symbols}
+    try:
+        return judge(part, _parse(text, part)), ""
+    except SubmissionError as e:
+        return Verdict.of([False]), str(e)
 
 
 def probability(part: Mapping[str, Any]) -> bool:

@@ -61,7 +61,8 @@ def _student(question: Question, rng: random.Random, slip: bool) -> dict[str, st
             cells[cols[0].name] = str(part["answer"])
             continue
         for col, v in zip(cols, values):
-            cells[col.name] = _typed(v, places, rng)
+            if numeric.is_exact(v) or numeric.CTX.isfinite(v):  # a slip can make a later value undefined
+                cells[col.name] = _typed(v, places, rng)
     return cells
 
 
