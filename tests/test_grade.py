@@ -221,3 +221,15 @@ def test_the_sample_is_the_same_for_the_same_seed(tmp_path):
 
     out = write_exam_set(load_bank(BANKS / "quiz.yaml"), ["1"], tmp_path / "demo", make_pdf=False).out
     assert sample_answers(load_manifest(out), 5, seed=3) == sample_answers(load_manifest(out), 5, seed=3)
+
+
+def test_a_hand_made_semicolon_sheet_with_bom_and_crlf(exam, tmp_path):
+    from tests.conftest import ROOT
+
+    rows, run = grades(exam, ROOT / "tests" / "fixtures" / "answers-semicolon.csv", tmp_path)
+    assert [(g.student_id, g.status) for g in run.graded] == [
+        ("anna", "graded"), ("ben", "graded"), ("cleo", "graded"), ("dev", "graded"),
+        ("eve", "unknown version"), ("anna", "duplicate")]
+    totals = [g.total for g in run.graded[:4]]
+    assert totals == [9, 8, 0, 8] and float(rows["ben"]["total"]) == 8
+    assert run.extra == ["comment"] and "q1.grad.W2[1,1]" in run.missing
