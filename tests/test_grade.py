@@ -233,3 +233,14 @@ def test_a_hand_made_semicolon_sheet_with_bom_and_crlf(exam, tmp_path):
     totals = [g.total for g in run.graded[:4]]
     assert totals == [9, 8, 0, 8] and float(rows["ben"]["total"]) == 8
     assert run.extra == ["comment"] and "q1.grad.W2[1,1]" in run.missing
+
+
+@pytest.mark.parametrize("cells,part,slip", [
+    ({"q1.shape.W1": "3x2"}, "shape.W1", "a transposed shape"),
+    ({"q1.update.W2[1,1]": "-0.9208"}, "update.W2[1,1]", None),  # not a known slip: no label
+    ({"q1.update.W2[1,1]": "-2.0792"}, "update.W2[1,1]", "sign of the update flipped"),  # −2 + 2·(−0.0396)
+])
+def test_wrong_answers_are_labelled_with_the_slip_they_match(exam, tmp_path, cells, part, slip):
+    _, run = grades(exam, answers(tmp_path, [{"student_id": "d", "version": "1", **RIGHT, **cells}]), tmp_path)
+    score = {s.part: s for s in run.graded[0].scores}[part]
+    assert score.earned == 0 and score.note == (f"slip: {slip}" if slip else "")

@@ -17,6 +17,7 @@ from qgen import families
 from qgen.errors import QgenError, SubmissionError
 from qgen.grade import ecf
 from qgen.grade.columns import part_columns
+from qgen.grade.diagnose import shape_slip, slips
 from qgen.grade.compare import NUMERIC, Tolerance, Verdict, judge, symbol_names
 from qgen.grade.parse import parse_cell
 from qgen.notation import resolve
@@ -109,6 +110,13 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
             if carried is not None and carried.credit * ecf_credit > verdict.credit:
                 verdict, status = Verdict(carried.credit * ecf_credit, "ecf", carried.entries), "ecf"
                 note = "right for the student's own earlier answers"
+        if status in ("wrong", "partial"):  # a known slip? (credit stays as judged)
+            if kind in NUMERIC and keys and question.trace is not None:
+                tol = tolerance or Tolerance.for_places(int(part.get("places", 4)))
+                found = slips(question.trace, keys, _numbers(value), tol)
+            else:
+                found = [s for s in [shape_slip(part["answer"], value) if kind == "shape" else None] if s]
+            note = f"slip: {found[0]}" if found else note
         if kind in NUMERIC and keys:
             earlier.update((k, v) for k, v in zip(keys, _numbers(value)) if v is not None)
         out.append(PartScore(index, pid, points, float(verdict.credit) * points, status, text, note))
