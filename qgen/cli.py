@@ -141,16 +141,19 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
               help="Folder for grades.csv and gradebook.csv (default: OUT_DIR/grades).")
 @click.option("--map", "mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="YAML mapping of the answer file's headers to qgen's (an LMS export).")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Roster CSV (id, name, …): students with no graded row are listed in absent.csv.")
 @click.option("--ecf", type=click.FloatRange(0, 1), default=None,
               help="Share of the credit for an answer right given the student's own earlier answers "
                    "(0: none; default: the bank's exam.ecf, else 1).")
-def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None, ecf: float | None) -> None:
+def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None, roster: Path | None,
+          ecf: float | None) -> None:
     """Grade ANSWERS_CSV (typed answers, one row per student) against OUT_DIR's manifest.json."""
     from fractions import Fraction
 
     from qgen.grade.files import grade_files
 
-    run = grade_files(exam_dir, answers, out or exam_dir / "grades", mapping=mapping,
+    run = grade_files(exam_dir, answers, out or exam_dir / "grades", mapping=mapping, roster=roster,
                       ecf_credit=None if ecf is None else Fraction(ecf).limit_denominator(100))
     statuses = Counter(g.status.split(":")[0] for g in run.graded)
     click.echo(f"{len(run.graded)} rows: " + ", ".join(f"{n} {s}" for s, n in statuses.most_common()))
@@ -158,6 +161,8 @@ def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None,
         click.echo(f"columns missing (scored blank): {', '.join(run.missing[:8])}{' …' if len(run.missing) > 8 else ''}")
     if run.extra:
         click.echo(f"columns ignored: {', '.join(run.extra[:8])}{' …' if len(run.extra) > 8 else ''}")
+    if roster is not None:
+        click.echo(f"absent (on the roster, not graded): {len(run.absent)}")
     click.echo("wrote " + ", ".join(str(p) for p in run.files))
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up qgen on Debian: TeX (for PDFs) through apt, and a .venv with qgen installed editable.
 # Usage: bash scripts/bootstrap.sh [--test]
-#   --test   also install poppler-utils (pdftotext/pdftoppm) and the test extras (pytest, ...)
+#   --test   also install poppler-utils (pdftotext/pdftoppm), Chromium with its driver (the browser
+#            test of report.html) and the test extras (pytest, selenium, ...)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 # --no-install-recommends (which keeps a JRE, ruby and tk out of the install).
 TEX_PKGS=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures latexmk lmodern)
 TEST_PKGS=(poppler-utils)
+BROWSER_PKGS=(chromium chromium-driver)
 
 APT_UPDATED=0
 # apt_install PKG...: install Debian packages as root or through sudo; fail (return 1) when neither.
@@ -58,6 +60,15 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
     fi
 fi
 if ! have pdflatex || ! have latexmk; then TEX_NOTE="no PDFs (TeX missing: use --no-pdf)"; fi
+
+# --- Chromium (--test): tests/test_grade_report.py opens report.html in it through selenium --
+if [ "$TEST" -eq 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+    if ! apt_install "${BROWSER_PKGS[@]}"; then
+        echo "bootstrap: cannot install Debian packages here (not root, no sudo, or no apt-get)." >&2
+        echo "bootstrap: ask an administrator for: apt-get install ${BROWSER_PKGS[*]}" >&2
+        echo "bootstrap: until then the headless-browser test of report.html is skipped." >&2
+    fi
+fi
 
 # --- Python 3.11+ and a virtual environment --------------------------------------------------
 find_python() {

@@ -244,3 +244,11 @@ def test_wrong_answers_are_labelled_with_the_slip_they_match(exam, tmp_path, cel
     _, run = grades(exam, answers(tmp_path, [{"student_id": "d", "version": "1", **RIGHT, **cells}]), tmp_path)
     score = {s.part: s for s in run.graded[0].scores}[part]
     assert score.earned == 0 and score.note == (f"slip: {slip}" if slip else "")
+
+
+def test_roster_lists_absent_students(exam, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,section\nr1,Ana O'Brien & Søn,A\nr2,Bo,B\n", encoding="utf-8")
+    path = answers(tmp_path, [{"student_id": "r1", "version": "1", **RIGHT}])
+    run = grade_files(exam, path, tmp_path / "g", roster=roster)
+    assert run.absent == [("r2", "Bo")] and (tmp_path / "g" / "absent.csv").read_text().splitlines()[1] == "r2,Bo"

@@ -4,7 +4,8 @@ A question's Trace is rebuilt from the manifest's parameters. For a part judged 
 student's values of the *earlier* parts it depends on are substituted for the true values
 (`Trace.evaluate`) and the part is judged again against what those values imply. No credit
 is carried forward when the substituted values make the step trivial: when they turn a
-non-zero answer into 0 (a wrong 0 earlier zeroes the whole chain after it).
+non-zero answer into 0 at the precision asked (a wrong 0 earlier zeroes the whole chain after it,
+or a wrong ŷ = 0.9933 for y = 1 leaves a loss that rounds to 0).
 
 >>> from qgen.solve import solve
 >>> net = {"layers": [{"W": [[1]], "b": [0], "activation": "linear"}, {"W": [[2]], "b": [0], "activation": "linear"}],
@@ -33,18 +34,20 @@ def carried(trace: Trace, earlier: Mapping[str, Value], keys: Sequence[str]) -> 
     return [env[k] for k in keys]
 
 
-def trivial(implied: Sequence[Value], truth: Sequence[Value]) -> bool:
+def trivial(implied: Sequence[Value], truth: Sequence[Value], places: int = 4) -> bool:
     """Whether the carried values leave nothing to compute (the guard against gaming ECF).
 
     >>> trivial([Fraction(0)], [Fraction(3)]), trivial([Fraction(2)], [Fraction(3)])
     (True, False)
+    >>> trivial([Fraction(45, 10**6)], [Fraction(98, 100)])  # rounds to 0.0000
+    True
     """
-    return any(_is_zero(v) and not _is_zero(t) for v, t in zip(implied, truth))
+    return any(_is_zero(v, places) and not _is_zero(t, places) for v, t in zip(implied, truth))
 
 
-def _is_zero(v: Value) -> bool:
+def _is_zero(v: Value, places: int) -> bool:
     try:
-        return abs(float(v)) < 1e-12
+        return abs(float(v)) < 0.5 * 10 ** -places
     except (TypeError, ValueError):
         return False
 

@@ -1,4 +1,5 @@
-"""`qgen grade` on disk: read the manifest and the answers, write grades.csv and gradebook.csv atomically.
+"""`qgen grade` on disk: read the manifest, the answers (and a roster); write grades.csv, gradebook.csv,
+report.html, feedback/<student>.html (and absent.csv) atomically.
 
 Only the manifest of the exam folder is read (the generator never runs again). Each output
 file is written to a temporary file beside it and renamed into place, so a crash never leaves
@@ -8,8 +9,10 @@ a half-written grades.csv; a TA's scores for manual parts in an existing grades.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from qgen.errors import SubmissionError
+from qgen.grade.feedback import feedback_pages
+from qgen.grade.report import report_html
 from qgen.grade.sheet import Graded, grade_sheet, grades_table, known_columns, read_sheet, to_csv
 
 
@@ -28,7 +33,23 @@ class GradeRun:
     missing: list[str]
     extra: list[str]
     files: list[Path]
+    absent: list[tuple[str, str]] = ()  # roster students with no graded row: (id, name)
 
+
+def load_roster(path: Path) -> list[tuple[str, str]]:
+    """A roster CSV: an id column (id or student_id) and optionally name; other columns are kept out."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SubmissionError(f"{path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{path}: not UTF-8 text ({e.reason}); save it as CSV UTF-8") from None
+    first = text.splitlines()[0] if text.strip() else ""
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=max(",;\t", key=first.count)))
+    key = next((k for k in ("student_id", "id", "ID", "Student ID") if rows and k in rows[0]), None)
+    if key is None:
+        raise SubmissionError(f"{path}: line 1: a roster needs an id column (id or student_id) and may have name")
+    return [(r[key].strip(), (r.get("name") or "").strip()) for r in rows if (r.get(key) or "").strip()]
 
 def load_manifest(exam_dir: Path) -> dict[str, Any]:
     """manifest.json of a `qgen generate` folder."""
@@ -73,10 +94,38 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
+def _write_folder(path: Path, pages: dict[str, str]) -> None:
+    """Replace the folder `path` by one holding `pages` (name -> text): built beside it, then renamed in."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    old = path.parent / f".{tmp.name.lstrip('.')}.old"
+    try:
+        for name, text in pages.items():
+            with open(tmp / name, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+        tmp.chmod(0o755)
+        if path.exists() or path.is_symlink():
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old.exists() or old.is_symlink():
+                os.replace(old, path)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
+
+
 def grade_files(exam_dir: Path, answers: Path, out: Path, *, mapping: Path | None = None,
-                ecf_credit: Fraction = Fraction(1)) -> GradeRun:
-    """Grade `answers` against `exam_dir`'s manifest into `out` (grades.csv, gradebook.csv)."""
+                ecf_credit: Fraction | None = None, roster: Path | None = None) -> GradeRun:
+    """Grade `answers` against `exam_dir`'s manifest into `out`; ECF credit: as given, else the bank's (exam.ecf)."""
     manifest = load_manifest(exam_dir)
+    if ecf_credit is None:
+        ecf_credit = Fraction(manifest["exam"].get("ecf", 1)).limit_denominator(100)
     try:
         text = Path(answers).read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
@@ -91,7 +140,16 @@ def grade_files(exam_dir: Path, answers: Path, out: Path, *, mapping: Path | Non
                    for p in q["parts"] if p["kind"] == "text"}
     table = grades_table(manifest, graded, _manual_scores(out / "grades.csv", manual_cols))
     book = [["student_id", "total"]] + [[r[0], r[-3]] for r in table[1:] if r[2] == "graded"]
-    files = [out / "grades.csv", out / "gradebook.csv"]
+    report, pages = report_html(manifest, graded, table), feedback_pages(manifest, graded, table)
+    files = [out / "grades.csv", out / "gradebook.csv", out / "report.html", out / "feedback"]
     _write(files[0], to_csv(table))
     _write(files[1], to_csv(book))
-    return GradeRun(graded, sheet.missing, sheet.extra, files)
+    _write(files[2], report)
+    _write_folder(files[3], pages)
+    absent: list[tuple[str, str]] = []
+    if roster is not None:
+        present = {g.student_id for g in graded if g.status == "graded"}
+        absent = [(sid, name) for sid, name in load_roster(roster) if sid not in present]
+        files.append(out / "absent.csv")
+        _write(files[-1], to_csv([["student_id", "name"], *[list(a) for a in absent]]))
+    return GradeRun(graded, sheet.missing, sheet.extra, files, absent)

@@ -171,7 +171,7 @@ def _carried(trace: Trace, earlier: Mapping[str, Value], keys: list[str], part: 
              value: Any) -> Verdict | None:
     """The verdict against what the student's earlier answers imply (None: no ECF applies)."""
     implied = ecf.carried(trace, earlier, keys)
-    if implied is None or ecf.trivial(implied, [trace[k] for k in keys]):
+    if implied is None or ecf.trivial(implied, [trace[k] for k in keys], int(part.get("places", 4))):
         return None
     answer: Any = [float(v) for v in implied]
     shaped = dict(part, answer=answer if part["kind"] != "number" else answer[0], accept=())
