@@ -116,10 +116,11 @@ class Bank:
     questions: tuple[QuestionSpec, ...] = ()
     rules: rl.Rules = rl.DEFAULT  # the exam-wide constraints and calculator mode
     ecf: float = 1.0  # share of the credit an answer right for the student's own earlier answers earns
+    slip_credit: float = 0.0  # share of the credit a wrong answer with a diagnosed slip earns
 
 
 _EXAM_KEYS = {"id", "title", "course", "date", "instructions", "notation", "precision", "versions", "constraints",
-              "calculator", "ecf"}
+              "calculator", "ecf", "slip_credit"}
 _QUESTION_KEYS = {"family", "title", "domain", "params", "parts", "points", "notation", "precision", "constraints",
                   "calculator", "shared", "tolerance"}
 
@@ -170,17 +171,19 @@ def load_bank(path: str | Path) -> Bank:
         raise BankError(f"{_at(path, exam, 'versions')}: exam.versions: expected a whole number ≥ 1, got {versions!r}")
     known = dict.fromkeys(c for f in families.FAMILIES.values() for c in f.constraints)
     rules = _rules(path, exam, "exam", [*known, *rl.GENERIC, "hand_arithmetic"], rl.DEFAULT)
-    ecf = exam.get("ecf", 1.0)
-    if isinstance(ecf, bool) or not isinstance(ecf, (int, float)) or not 0 <= ecf <= 1:
-        raise BankError(f"{_at(path, exam, 'ecf')}: exam.ecf: expected the share of credit for error carried "
-                        f"forward, 0 to 1 (0 switches it off), got {ecf!r}")
+    ecf, slip = exam.get("ecf", 1.0), exam.get("slip_credit", 0.0)
+    for key, value, what in (("ecf", ecf, "error carried forward (0 switches it off)"),
+                             ("slip_credit", slip, "a wrong answer with a diagnosed slip")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise BankError(f"{_at(path, exam, key)}: exam.{key}: expected the share of credit for {what}, "
+                            f"0 to 1, got {value!r}")
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         raise BankError(f"{_at(path, data, 'questions')}: questions: expected a non-empty list")
     questions = tuple(_question(path, raw_questions, i, notation, places, rules) for i in range(len(raw_questions)))
     return Bank(path, exam_id, _text(path, exam, "title", "exam", "Exam"), _text(path, exam, "course", "exam"),
                 _text(path, exam, "date", "exam"), _text(path, exam, "instructions", "exam"), notation, places,
-                versions, questions, rules, float(ecf))
+                versions, questions, rules, float(ecf), float(slip))
 
 
 def _rules(path: Path, m: Mapping[str, Any], where: str, allowed: list[str], inherited: rl.Rules) -> rl.Rules:

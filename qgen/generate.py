@@ -148,7 +148,8 @@ def manifest(bank: Bank, versions: list[Version]) -> dict[str, Any]:
     return {
         "qgen": __version__,
         "exam": {"id": bank.exam_id, "title": bank.title, "course": bank.course, "date": bank.date,
-                 "bank": bank.path.name, "precision": bank.places, "ecf": bank.ecf},
+                 "bank": bank.path.name, "precision": bank.places, "ecf": bank.ecf,
+                 "slip_credit": bank.slip_credit},
         "versions": [
             {"version": v.id, "points": sum(q.points for q in v.questions),
              "files": {"exam": f"exam-{v.id}.pdf", "key": f"key-{v.id}.pdf"},

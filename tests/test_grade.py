@@ -252,3 +252,14 @@ def test_roster_lists_absent_students(exam, tmp_path):
     path = answers(tmp_path, [{"student_id": "r1", "version": "1", **RIGHT}])
     run = grade_files(exam, path, tmp_path / "g", roster=roster)
     assert run.absent == [("r2", "Bo")] and (tmp_path / "g" / "absent.csv").read_text().splitlines()[1] == "r2,Bo"
+
+
+def test_a_bank_may_give_credit_for_a_diagnosed_slip(tmp_path):
+    bank = tmp_path / "bank.yaml"
+    bank.write_text(f"exam: {{id: g, title: G, slip_credit: 0.5}}\nquestions:\n  - family: mlp-backprop\n"
+                    f"    params: {BANKS / 'pins' / 'seed-001-s3.yaml'}\n", encoding="utf-8")
+    out = write_exam_set(load_bank(bank), ["1"], tmp_path / "out", make_pdf=False).out
+    row = {"student_id": "t", "version": "1", **RIGHT, "q1.update.W2[1,1]": "-2.0792", "q1.z2": "7"}
+    _, run = grades(out, answers(tmp_path, [row]), tmp_path)
+    got = {s.part: s.earned for s in run.graded[0].scores}
+    assert got["update.W2[1,1]"] == 0.5 and got["z2"] == 0

@@ -75,8 +75,13 @@ def _typed(cells: Mapping[str, str], q: int, part: Mapping[str, Any]) -> tuple[s
     return (cells.get(cols[0].name, "").strip() if cols else ""), None
 
 
-def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fraction = Fraction(1)) -> list[PartScore]:
-    """Every part of one question for one student's cells (column name -> typed text)."""
+def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fraction = Fraction(1),
+                   slip_credit: Fraction = Fraction(0)) -> list[PartScore]:
+    """Every part of one question for one student's cells (column name -> typed text).
+
+    A wrong answer that matches a known slip earns `slip_credit` of the points (the bank's
+    exam.slip_credit, 0 by default).
+    """
     index = int(question.record["index"])
     earlier: dict[str, Value] = {}
     out: list[PartScore] = []
@@ -117,6 +122,9 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
             else:
                 found = [s for s in [shape_slip(part["answer"], value) if kind == "shape" else None] if s]
             note = f"slip: {found[0]}" if found else note
+            if found and slip_credit > verdict.credit:
+                verdict = Verdict(slip_credit, "partial", verdict.entries)
+                status = "partial"
         if kind in NUMERIC and keys:
             earlier.update((k, v) for k, v in zip(keys, _numbers(value)) if v is not None)
         out.append(PartScore(index, pid, points, float(verdict.credit) * points, status, text, note))

@@ -76,7 +76,11 @@ class Graded:
 
 
 def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction = Fraction(1)) -> list[Graded]:
-    """Every row of `sheet` graded against the manifest's versions (one output row per input row)."""
+    """Every row of `sheet` graded against the manifest's versions (one output row per input row).
+
+    A diagnosed slip earns the bank's exam.slip_credit (stored in the manifest; 0 by default).
+    """
+    slip_credit = Fraction(manifest.get("exam", {}).get("slip_credit", 0)).limit_denominator(100)
     versions = {str(v["version"]): v for v in manifest["versions"]}
     rebuilt: dict[str, list[Question]] = {}
     seen: set[str] = set()
@@ -95,7 +99,7 @@ def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction 
             seen.add(sid)
             if vid not in rebuilt:
                 rebuilt[vid] = [Question.from_record(q) for q in versions[vid]["questions"]]
-            scores = [s for q in rebuilt[vid] for s in score_question(q, row, ecf_credit)]
+            scores = [s for q in rebuilt[vid] for s in score_question(q, row, ecf_credit, slip_credit)]
             out.append(Graded(sid, vid, "graded", scores))
     return out
 
