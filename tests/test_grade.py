@@ -263,3 +263,11 @@ def test_a_bank_may_give_credit_for_a_diagnosed_slip(tmp_path):
     _, run = grades(out, answers(tmp_path, [row]), tmp_path)
     got = {s.part: s.earned for s in run.graded[0].scores}
     assert got["update.W2[1,1]"] == 0.5 and got["z2"] == 0
+
+
+def test_a_file_saved_in_latin_1_is_a_clear_error(exam, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("student_id,version,q1.z2\nS\xf8ren,1,-5\n".encode("latin-1"))
+    with pytest.raises(SubmissionError) as exc:
+        grade_files(exam, path, tmp_path / "g")
+    assert "latin1.csv" in str(exc.value) and "UTF-8" in str(exc.value)

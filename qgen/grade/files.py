@@ -36,14 +36,19 @@ class GradeRun:
     absent: list[tuple[str, str]] = ()  # roster students with no graded row: (id, name)
 
 
-def load_roster(path: Path) -> list[tuple[str, str]]:
-    """A roster CSV: an id column (id or student_id) and optionally name; other columns are kept out."""
+def read_text(path: Path) -> str:
+    """A CSV file's text (UTF-8, a BOM dropped); a missing or non-UTF-8 file is a SubmissionError."""
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        return Path(path).read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise SubmissionError(f"{path}: no such file") from None
     except UnicodeDecodeError as e:
-        raise SubmissionError(f"{path}: not UTF-8 text ({e.reason}); save it as CSV UTF-8") from None
+        raise SubmissionError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save it as CSV UTF-8") from None
+
+
+def load_roster(path: Path) -> list[tuple[str, str]]:
+    """A roster CSV: an id column (id or student_id) and optionally name; other columns are kept out."""
+    text = read_text(path)
     first = text.splitlines()[0] if text.strip() else ""
     rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=max(",;\t", key=first.count)))
     key = next((k for k in ("student_id", "id", "ID", "Student ID") if rows and k in rows[0]), None)
@@ -126,13 +131,7 @@ def grade_files(exam_dir: Path, answers: Path, out: Path, *, mapping: Path | Non
     manifest = load_manifest(exam_dir)
     if ecf_credit is None:
         ecf_credit = Fraction(manifest["exam"].get("ecf", 1)).limit_denominator(100)
-    try:
-        text = Path(answers).read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SubmissionError(f"{answers}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise SubmissionError(f"{answers}: not UTF-8 text ({e.reason} at byte {e.start}); save it as CSV UTF-8") from None
-    sheet = read_sheet(text, known_columns(manifest), load_mapping(mapping), where=str(answers))
+    sheet = read_sheet(read_text(answers), known_columns(manifest), load_mapping(mapping), where=str(answers))
     graded = grade_sheet(manifest, sheet, ecf_credit)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
