@@ -83,8 +83,8 @@ def build_question(spec: QuestionSpec, seed: int | None, domain: dict[str, Any] 
     return replace(q, parts=parts, title=title)
 
 
-def question_problems(spec: QuestionSpec, q: Question, taken: Iterable[str] = ()) -> list[str]:
-    """The whole-question constraints a built question breaks (enabled ones only)."""
+def question_problems(spec: QuestionSpec, q: Question, taken: Iterable[str] = (), fp: str | None = None) -> list[str]:
+    """The whole-question constraints a built question breaks (enabled ones only); `fp`: its fingerprint."""
     out: list[str] = []
     if spec.rules.on("distinct_answers"):
         out += checks.answer_clashes(q)
@@ -92,7 +92,7 @@ def question_problems(spec: QuestionSpec, q: Question, taken: Iterable[str] = ()
         keys = [k for p in q.parts for k in p.keys]
         out += [problem("hand_arithmetic", p) for p in hand_arithmetic_problems(q.trace, keys)]
     if spec.rules.on("distinct_versions"):
-        out += checks.repeated(checks.fingerprint(families.get(spec.family), q.params), taken)
+        out += checks.repeated(fp or checks.fingerprint(families.get(spec.family), q.params), taken)
     return out
 
 
@@ -109,11 +109,12 @@ def draw_question(bank: Bank, spec: QuestionSpec, version: str, draws: Draws | N
         seed = version_seed(bank.exam_id, version, spec.index, salt)
         with tallying(draws.sampled.setdefault(spec.index, Counter())):
             q = build_question(spec, seed, domain)
-        problems = question_problems(spec, q, taken)
+        fp = checks.fingerprint(families.get(spec.family), q.params)
+        problems = question_problems(spec, q, taken, fp)
         redrawn["draws"] += 1
         redrawn.update(set(constraint_of(p) for p in problems))
         if not problems:
-            taken.add(checks.fingerprint(families.get(spec.family), q.params))
+            taken.add(fp)
             return q, seed
         failures.update(problems)
     hint = unmet(spec.family, failures, MAX_REDRAWS, "more values to draw from")

@@ -22,7 +22,7 @@ from typing import Any
 from qgen.errors import SubmissionError
 from qgen.grade.feedback import feedback_pages
 from qgen.grade.report import report_html
-from qgen.grade.sheet import Graded, grade_sheet, grades_table, known_columns, read_sheet, to_csv
+from qgen.grade.sheet import Graded, delimiter, grade_sheet, grades_table, known_columns, read_sheet, to_csv
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,7 @@ def read_text(path: Path) -> str:
 def load_roster(path: Path) -> list[tuple[str, str]]:
     """A roster CSV: an id column (id or student_id) and optionally name; other columns are kept out."""
     text = read_text(path)
-    first = text.splitlines()[0] if text.strip() else ""
-    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=max(",;\t", key=first.count)))
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter(text)))
     key = next((k for k in ("student_id", "id", "ID", "Student ID") if rows and k in rows[0]), None)
     if key is None:
         raise SubmissionError(f"{path}: line 1: a roster needs an id column (id or student_id) and may have name")
