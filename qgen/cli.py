@@ -100,13 +100,29 @@ def _plain_number(value, places: int) -> str:
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Parallel LaTeX runs (default: cores).")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
               help="Seconds one LaTeX run may take.")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Roster CSV (id, name, optional section, room): one exam per student in OUT/papers/, "
+                   "with name and id on the cover and the version the id hashes to.")
+@click.option("--fixed-layout", is_flag=True,
+              help="Same page count, and every question on the same page, in every version (for scanning).")
+@click.option("--answer-sheet", is_flag=True,
+              help="End each exam with an answer sheet: one box per column of answers-template.csv.")
+@click.option("--no-qr", is_flag=True, help="No QR code (exam id, version, page, student) on the exam pages.")
+@click.option("--combined", is_flag=True,
+              help="Also write exams-all.pdf (students' papers in roster order, else the versions) and keys-all.pdf.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bool, force: bool, jobs: int | None,
-             timeout: float, quiet: bool) -> None:
+             timeout: float, roster: Path | None, fixed_layout: bool, answer_sheet: bool, no_qr: bool, combined: bool,
+             quiet: bool) -> None:
     """Make exam sheets, answer keys and manifest.json for every version of BANK."""
-    from qgen.publish import write_exam_set
+    from qgen.publish import Options, write_exam_set
+    from qgen.roster import load_roster
 
+    if no_pdf and (fixed_layout or combined):
+        raise click.UsageError("--fixed-layout and --combined need the PDFs; drop --no-pdf")
     bank = load_bank(bank_file)
+    options = Options(roster=load_roster(roster) if roster else (), fixed_layout=fixed_layout,
+                      answer_sheet=answer_sheet, qr=not no_qr, combined=combined)
     count = versions or bank.versions
     out = out or Path("build") / bank.exam_id
     bars: dict[str, object] = {}
@@ -115,7 +131,8 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
         if quiet:
             return
         if n < 0:
-            label = {"versions": "solving versions", "pdf": "compiling PDFs"}[stage]
+            label = {"versions": "solving versions", "layout": "fixing the layout",
+                     "pdf": "compiling PDFs"}[stage]
             bars[stage] = click.progressbar(length=-n, label=label, file=sys.stderr)
             bars[stage].__enter__()
         else:
@@ -125,11 +142,17 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
                 bar.__exit__(None, None, None)
 
     result = write_exam_set(bank, [str(v) for v in range(1, count + 1)], out, make_pdf=not no_pdf, force=force,
-                            jobs=jobs, timeout=timeout, progress=progress)
+                            jobs=jobs, timeout=timeout, options=options, progress=progress)
     if not quiet:
         made = "PDFs and .tex" if result.pdfs else ".tex"
         click.echo(f"{len(result.versions)} versions ({made}) of {bank.exam_id!r} in {result.out}: "
                    f"exam-<v>, key-<v>, manifest.json, answers-template.csv")
+        if result.students:
+            click.echo(f"{len(result.students)} students' papers in {result.out / 'papers'}; "
+                       f"who sits which version: roster-versions.csv")
+        if result.layout.get("fixed") and result.pdfs:
+            starts = ", ".join(f"Q{q} p.{page}" for q, page in result.layout["question_pages"].items())
+            click.echo(f"fixed layout: {result.layout['exam_pages']} pages per exam; {starts}")
         for line in difficulty.report_lines(result.difficulty, width=78):
             click.echo("  " + line)
 

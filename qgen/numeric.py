@@ -15,6 +15,7 @@ Rounding happens only in `decimal_str`, at the edge (rendering, grading, JSON).
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 from fractions import Fraction
 from typing import Union
@@ -187,6 +188,10 @@ def round_to(v: Value, places: int) -> decimal.Decimal:
     return _quantize(to_decimal(v), places, decimal.ROUND_HALF_UP)
 
 
+# Memoised: a solved question prints the same values many times (answer, worked lines, formulas
+# with numbers, the distinct-answers check), and Decimal division/quantizing is the slow part.
+# `typed=True` keeps Fraction(1) ("1") and mpf(1) ("1.0000") apart although they compare equal.
+@functools.lru_cache(maxsize=1 << 16, typed=True)
 def decimal_str(v: Value, places: int | None = None) -> str:
     """Plain decimal text: exact terminating values in full, others rounded to `places`.
 

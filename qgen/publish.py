@@ -1,27 +1,51 @@
 """Write an exam set to a folder: .tex, PDFs and manifest.json, all or nothing.
 
 Everything is written into a fresh folder beside the target and moved into place only when
-every file (and every PDF) is ready, so a failed run leaves the old output as it was.
+every file (and every PDF) is ready, so a failed run leaves the old output as it was; a run
+that fails in LaTeX leaves its work in `<out>.failed/` (the .tex files and the failing LaTeX
+logs) and says so.
+
+The papers of a set: per version an exam (`exam-<v>`) and a key (`key-<v>`); with a roster,
+also one exam per student (`papers/<id>.pdf`), with name, id and place on the cover, the
+version its id hashes to, and a QR code on every page. They are compiled many to a LaTeX run
+(qgen.render.pdf.compile_papers). A fixed layout makes every version's questions start on the
+same pages and every exam the same length, for scan-based grading.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 from qgen import difficulty
 from qgen.bank import Bank
-from qgen.errors import QgenError
+from qgen.errors import QgenError, RenderError
 from qgen.generate import Draws, Version, build_version, manifest
 from qgen.grade.columns import template_header
 from qgen.render import pdf
-from qgen.render.exam import document
+from qgen.render.exam import answer_sheet_cells, exam_context, paper, preamble, tables
+from qgen.render.qr import payload, qr_tex
+from qgen.roster import Student, file_stem, version_for
+
+MAX_LAYOUT_PASSES = 6
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to lay out and print a set (the CLI's flags)."""
+
+    roster: Sequence[Student] = ()
+    fixed_layout: bool = False
+    answer_sheet: bool = False
+    qr: bool = True
+    combined: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,21 +57,34 @@ class Result:
     tex: list[Path]
     pdfs: list[Path]
     difficulty: difficulty.Report
+    layout: dict[str, Any] = field(default_factory=dict)
+    students: list[dict[str, str]] = field(default_factory=list)
 
 
 def render_version(bank: Bank, v: Version, *, key: bool) -> str:
-    """The LaTeX of one version's exam (key=False) or answer key (key=True)."""
+    """The LaTeX of one version's exam (key=False) or answer key (key=True), standalone."""
+    from qgen.render.exam import document
+
     return document(title=bank.title, course=bank.course, date=bank.date, instructions=bank.instructions,
                     exam_id=bank.exam_id, version=v.id, places=bank.places, questions=v.questions, key=key)
 
 
-def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: bool = True, force: bool = False,
-                   jobs: int | None = None, timeout: float = 120,
-                   progress: Callable[[str, int], None] | None = None) -> Result:
-    """Solve, render and (optionally) compile every version into `out`.
+@dataclass
+class _Paper:
+    """A paper to print: the compile job and what its standalone .tex needs."""
 
-    `progress(stage, n)` is told how many steps a stage has ("versions", "pdf") and then
-    called with n=1 per step done, for a progress bar.
+    job: pdf.PaperJob
+    version: str
+    tex: Path  # relative to the output folder
+
+
+def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: bool = True, force: bool = False,
+                   jobs: int | None = None, timeout: float = 120, options: Options = Options(),
+                   progress: Callable[[str, int], None] | None = None) -> Result:
+    """Solve, render and (optionally) compile every version (and every student's paper) into `out`.
+
+    `progress(stage, n)` is told how many steps a stage has (n < 0: "versions", "layout",
+    "pdf") and then called with n=1 per step done, for a progress bar.
     """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
@@ -62,6 +99,20 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
     for vid in version_ids:
         versions.append(build_version(bank, vid, draws))
         tell("versions", 1)
+    by_id = {v.id: v for v in versions}
+
+    report = difficulty.compare(difficulty.measure_versions(versions))
+    record = manifest(bank, versions)
+    record["difficulty"] = report.as_dict()
+    sheets = {v["version"]: answer_sheet_cells(v["questions"]) for v in record["versions"]} \
+        if options.answer_sheet else {}
+    students = [_assign(bank, s, version_ids) for s in options.roster]
+
+    contexts = {v.id: exam_context(title=bank.title, course=bank.course, date=bank.date,
+                                   instructions=bank.instructions, exam_id=bank.exam_id, version=v.id,
+                                   places=bank.places, questions=v.questions) for v in versions}
+    heads = {"exam": preamble(contexts[versions[0].id], key=False, qr=options.qr),
+             "key": preamble(contexts[versions[0].id], key=True)}
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -69,27 +120,185 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
     try:
-        tex_files: list[Path] = []
-        for v in versions:
-            for kind, key in (("exam", False), ("key", True)):
-                path = staging / f"{kind}-{v.id}.tex"
-                path.write_text(render_version(bank, v, key=key), encoding="utf-8")
-                tex_files.append(path)
-        report = difficulty.compare(difficulty.measure_versions(versions))
-        record = manifest(bank, versions)
-        record["difficulty"] = report.as_dict()
+        masters = [_version_paper(bank, by_id[vid], contexts[vid], staging, key=False, qr=options.qr,
+                                  sheet=sheets.get(vid)) for vid in version_ids]
+        keys = [_version_paper(bank, by_id[vid], contexts[vid], staging, key=True) for vid in version_ids]
+        personal = [_student_paper(bank, by_id[s["version"]], contexts[s["version"]], staging, student, s,
+                                   qr=options.qr, sheet=sheets.get(s["version"]))
+                    for student, s in zip(options.roster, students)]
+        everything = masters + keys + personal
+        for p in everything:  # written now for a failed run's sake; again with the page counts below
+            _write_tex(staging / p.tex, heads[p.job.kind], p.job, None)
+        layout: dict[str, Any] = {"fixed": options.fixed_layout}
+        if make_pdf:
+            layout = _compile(masters, keys, personal, heads, staging, options, jobs, timeout, tell)
+        record["layout"] = layout
+        if students:
+            record["students"] = students
+        for p in everything:
+            _write_tex(staging / p.tex, heads[p.job.kind], p.job, layout.get("pages", {}).get(p.job.name))
         (staging / "manifest.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         with open(staging / "answers-template.csv", "w", encoding="utf-8", newline="") as f:
             csv.writer(f).writerow(template_header(record))
-        pdfs: list[Path] = []
-        if make_pdf:
-            tell("pdf", -len(tex_files))
-            pdfs = pdf.compile_many(tex_files, jobs=jobs, timeout=timeout, on_done=lambda p: tell("pdf", 1))
+        if students:
+            (staging / "roster-versions.csv").write_text(_roster_csv(students), encoding="utf-8")
+        pdfs = [p.job.dest for p in everything] if make_pdf else []
+        if make_pdf and options.combined:
+            pdfs += _combine(staging, personal or masters, keys)
         _replace(staging, out)
+    except RenderError as err:
+        failed = out.with_name(f"{out.name}.failed")
+        shutil.rmtree(failed, ignore_errors=True)
+        os.replace(staging, failed)
+        raise RenderError(str(err).replace(str(staging), str(failed))
+                          + f"\nThe .tex files and the failed LaTeX runs' logs are in {failed}/") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Result(out, versions, [out / p.name for p in tex_files], [out / p.name for p in pdfs], report)
+    rel = [p.relative_to(staging) for p in pdfs]
+    return Result(out, versions, [out / p.tex for p in everything], [out / p for p in rel], report, layout,
+                  students)
+
+
+def _assign(bank: Bank, student: Student, version_ids: list[str]) -> dict[str, str]:
+    """A roster row in the manifest: who, which version, which file."""
+    stem = file_stem(student.id)
+    return {"id": student.id, "name": student.name, "section": student.section, "room": student.room,
+            "version": version_for(bank.exam_id, student.id, version_ids), "paper": f"papers/{stem}.pdf"}
+
+
+def _qr_for(exam_id: str, version: str, student: str | None) -> Callable[[int], list[tuple[str, str]]]:
+    """The QR table of a paper of `pages` pages: a code per page, and one without a page for any
+    page beyond them."""
+    def make(pages: int) -> list[tuple[str, str]]:
+        codes = [(str(n), qr_tex(payload(exam_id, version, page=n, student=student))) for n in range(1, pages + 1)]
+        return codes + [("any", qr_tex(payload(exam_id, version, student=student)))]
+    return make
+
+
+def _version_paper(bank: Bank, v: Version, exam: dict[str, Any], staging: Path, *, key: bool, qr: bool = False,
+                   sheet: list[dict[str, Any]] | None = None) -> _Paper:
+    name = f"{'key' if key else 'exam'}-{v.id}"
+    body = paper(exam, v.questions, name=name, key=key, answer_sheet=None if key else sheet)
+    title = f"{bank.title}: {'answer key' if key else 'exam'}, version {v.id}"
+    job = pdf.PaperJob(name=name, kind="key" if key else "exam", body=body, dest=staging / f"{name}.pdf",
+                       title=title, qr=_qr_for(bank.exam_id, v.id, None) if qr and not key else None)
+    return _Paper(job, v.id, Path(f"{name}.tex"))
+
+
+def _student_paper(bank: Bank, v: Version, exam: dict[str, Any], staging: Path, student: Student,
+                   assigned: dict[str, str], *, qr: bool, sheet: list[dict[str, Any]] | None) -> _Paper:
+    stem = Path(assigned["paper"]).stem
+    name = f"paper-{stem}"
+    who = {"id": student.id, "name": student.name, "place": student.place}
+    body = paper(exam, v.questions, name=name, key=False, student=who, answer_sheet=sheet)
+    job = pdf.PaperJob(name=name, kind="exam", body=body, dest=staging / "papers" / f"{stem}.pdf",
+                       title=f"{bank.title}: {student.name or student.id}, version {v.id}",
+                       qr=_qr_for(bank.exam_id, v.id, student.id) if qr else None)
+    return _Paper(job, v.id, Path("papers") / f"{stem}.tex")
+
+
+def _compile(masters: list[_Paper], keys: list[_Paper], personal: list[_Paper], heads: dict[str, str],
+             staging: Path, options: Options, jobs: int | None, timeout: float,
+             tell: Callable[[str, int], None]) -> dict[str, Any]:
+    """Compile every paper; with a fixed layout, first settle the pages each question starts on
+    over the versions' exams (a few passes), then print the students' papers with it."""
+    work = staging / ".latex"
+    pages: dict[str, int] = {}
+
+    def run(papers: list[_Paper], stage: str) -> dict[str, pdf.PaperLayout]:
+        tell(stage, -len(papers))
+        got = pdf.compile_papers([p.job for p in papers], heads, work, jobs=jobs, timeout=timeout,
+                                 on_done=lambda job: tell(stage, 1))
+        pages.update({name: layout.pages for name, layout in got.items()})
+        return got
+
+    layout: dict[str, Any] = {"fixed": options.fixed_layout}
+    if not options.fixed_layout:
+        run(masters + keys + personal, "pdf")
+    else:
+        tell("layout", -MAX_LAYOUT_PASSES * len(masters))
+        force: dict[str, int] = {}
+        got = {}
+        for attempt in range(MAX_LAYOUT_PASSES):
+            # keys need no layout: they go with the first pass, to keep every core busy
+            batch = masters + (keys if attempt == 0 else [])
+            got = pdf.compile_papers([p.job for p in batch], heads, work, jobs=jobs, timeout=timeout,
+                                     on_done=lambda job: tell("layout", 1) if job.kind == "exam" else None)
+            pages.update({name: got[name].pages for name in got})
+            target = _targets([got[p.job.name] for p in masters])
+            if all(_settled(got[p.job.name], target) for p in masters):
+                break
+            force = target
+            longest = max(got[p.job.name].pages for p in masters)
+            for p in masters:
+                p.job = replace(p.job, force=tuple(force.items()), pages=longest)
+        else:
+            starts = {p.version: got[p.job.name].starts for p in masters}
+            raise RenderError(f"could not give every version the same layout in {MAX_LAYOUT_PASSES} LaTeX passes "
+                              f"(question start pages: {starts}); shorten the longest question or lay out without "
+                              "--fixed-layout")
+        tell("layout", MAX_LAYOUT_PASSES * len(masters))  # finish the bar
+        count = got[masters[0].job.name].pages
+        for p in personal:
+            p.job = replace(p.job, force=tuple(force.items()), pages=count)
+        if personal:
+            personal_layouts = run(personal, "pdf")
+            for p in personal:  # a name cannot move the layout (its box is fixed), but check
+                if not _settled(personal_layouts[p.job.name], target):
+                    raise RenderError(f"{p.tex}: the student's paper does not follow its version's layout "
+                                      f"({personal_layouts[p.job.name].starts}, expected {target})")
+        layout.update({"exam_pages": count, "question_pages": {q: page for q, page in target.items() if q != "end"}})
+    layout["pages"] = dict(sorted(pages.items()))
+    shutil.rmtree(work, ignore_errors=True)
+    return layout
+
+
+def _targets(layouts: list[pdf.PaperLayout]) -> dict[str, int]:
+    """The page each question should start on (the latest any version starts it on), and the
+    page the questions should end on ("end")."""
+    numbers = sorted({q for layout in layouts for q in layout.starts})
+    target = {str(q): max(layout.starts.get(q, 0) for layout in layouts) for q in numbers}
+    target["end"] = max(layout.content for layout in layouts)
+    return target
+
+
+def _settled(layout: pdf.PaperLayout, target: dict[str, int]) -> bool:
+    return all(layout.starts.get(int(q)) == page for q, page in target.items() if q != "end") \
+        and layout.content == target["end"]
+
+
+def _write_tex(path: Path, head: str, job: pdf.PaperJob, pages: int | None) -> None:
+    """A paper's standalone .tex: what was compiled, with its final page count."""
+    from qgen.render.exam import assemble
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    qr = job.qr(pages or 12) if job.qr else ()
+    path.write_text(assemble(head, [(tables(job.name, pages or "?", job.force, qr), job.body)]), encoding="utf-8")
+
+
+def _roster_csv(students: list[dict[str, str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student_id", "name", "section", "room", "version", "paper"])
+    for s in students:
+        writer.writerow([s["id"], s["name"], s["section"], s["room"], s["version"], s["paper"]])
+    return buf.getvalue()
+
+
+def _combine(staging: Path, exams: list[_Paper], keys: list[_Paper]) -> list[Path]:
+    """One print-ready PDF of all exams (in roster order, or by version) and one of all keys."""
+    from pypdf import PdfWriter
+
+    made = []
+    for name, papers in (("exams-all.pdf", exams), ("keys-all.pdf", keys)):
+        writer = PdfWriter()
+        for p in papers:
+            writer.append(str(p.job.dest))
+        with open(staging / name, "wb") as f:
+            writer.write(f)
+        made.append(staging / name)
+    return made
 
 
 def _replace(staging: Path, out: Path) -> None:

@@ -68,6 +68,8 @@ class Trace:
         self._env: dict[str, Value] = {}
         self._table = table
         self._ancestors: dict[tuple[str, ...], tuple[str, ...]] = {}  # graders ask the same keys per student
+        # symbols already written, for one notation at a time: worked lines print each symbol many times
+        self._symbols: tuple[object, dict[str, str]] = (None, {})
 
     @property
     def table(self) -> FunctionTable | None:
@@ -190,7 +192,14 @@ class Trace:
 
     def symbol(self, key: str, notation: Notation) -> str:
         """The LaTeX symbol of `key` in `notation`."""
-        return notation.symbol(self._q[key].sym)
+        known, symbols = self._symbols
+        if known is not notation:  # the memo is for one notation object (profiles are immutable)
+            symbols = {}
+            self._symbols = (notation, symbols)
+        text = symbols.get(key)
+        if text is None:
+            text = symbols[key] = notation.symbol(self._q[key].sym)
+        return text
 
     def explain(self, key: str, notation: Notation, places: int = 4, *, number: Callable[[Value], str] | None = None,
                 formula: Expr | None = None) -> str:

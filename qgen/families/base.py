@@ -109,6 +109,32 @@ class Deferred:
         return self._text
 
 
+class Handover:
+    """The Trace a sampler's last check built, handed to the build of the same parameters.
+
+    A sampler checks the draw it accepts on its full Trace, and the generator builds that draw
+    right after, which would compute the same Trace again. `keep` holds one (key, Trace);
+    `take` gives it back for an equal key, once, so no two Questions ever share a Trace.
+
+    >>> h = Handover(); h.keep(("net", 1), "trace"); h.take(("net", 1)), h.take(("net", 1))
+    ('trace', None)
+    """
+
+    def __init__(self) -> None:
+        self._key: Any = None
+        self._value: Any = None
+
+    def keep(self, key: Any, value: Any) -> None:
+        """Hold `value`, computed for `key` (dropping what was held)."""
+        self._key, self._value = key, value
+
+    def take(self, key: Any) -> Any:
+        """The value held for `key`, or None; either way nothing is held afterwards."""
+        kept, value = self._key, self._value
+        self._key = self._value = None
+        return value if kept is not None and kept == key else None
+
+
 class Family(Protocol):
     """A question family (see the module docstring).
 

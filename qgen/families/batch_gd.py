@@ -17,7 +17,7 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Ref
-from qgen.families.base import Part, Question, number_part
+from qgen.families.base import Handover, Part, Question, number_part
 from qgen.families.domain import Words, draw, draw_fair
 from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.families.worked import forward_lines, loss_derivative, loss_line, through
@@ -101,6 +101,7 @@ class BatchGd:
         if out or not rules.on("loss_decreases"):  # cheap float checks first: most rejected draws never need a Trace
             return out
         t = step_trace(net)
+        _CHECKED.keep(net, t)
         drop = numeric.to_float(numeric.sub(t["J"], t["J" + AFTER]))
         if drop <= 0:
             out.append(problem("loss_decreases", "the loss does not go down after the step"))
@@ -115,7 +116,8 @@ class BatchGd:
         note = params.get("note", "")
         if not isinstance(note, str):
             raise BankError(f"params.note: expected text for the key, got {note!r}")
-        t = step_trace(net)
+        t = _CHECKED.take(net)
+        t = step_trace(net) if t is None else t  # the sampler's check of this draw built it already
         nt = notation.for_network(net.widths)
         stored: dict[str, Any] = {"network": net.to_mapping()}
         if note:
@@ -126,6 +128,9 @@ class BatchGd:
         solution["objective_after"] = numeric.to_float(t["J" + AFTER])
         return Question(self.name, "Batch gradient descent on a small data set", stored, t, nt,
                         _parts(net, t, nt, places), self.template, context, solution)
+
+
+_CHECKED = Handover()  # the step Trace `problems` built for the draw it accepted last
 
 
 def _network(params: Any) -> Network:

@@ -11,6 +11,7 @@ carry errors forward), and derive the differentiation rule of m (product, quotie
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -75,8 +76,7 @@ class Instance:
     @property
     def outer(self) -> sp.Expr:
         """m(u, v) with its coefficients filled in."""
-        a, b = self.coefficients or (1, 1)
-        return OUTER[self.m].subs({A: a, B: b})
+        return _outer(self.m, self.coefficients)
 
     @property
     def y(self) -> sp.Expr:
@@ -89,6 +89,12 @@ class Instance:
         if self.coefficients is not None:
             out["coefficients"] = list(self.coefficients)
         return out
+
+
+@functools.lru_cache(maxsize=None)  # sympy's subs is slow, and there are few m and coefficients
+def _outer(m: str, coefficients: tuple[int, int] | None) -> sp.Expr:
+    a, b = coefficients or (1, 1)
+    return OUTER[m].subs({A: a, B: b})
 
 
 def parse_point(value: Any, where: str) -> sp.Expr:
@@ -156,6 +162,7 @@ def value_of(e: sp.Expr, what: str, point: sp.Expr) -> Value:
     return numeric.CTX.mpf(str(approx))
 
 
+@functools.lru_cache(maxsize=8192)  # the same few functions, partials and points are printed for every version
 def _tex(e: sp.Expr, **kw: Any) -> str:
     return sp.latex(e, ln_notation=True, **kw)
 
@@ -183,6 +190,9 @@ SYMBOLS = _Symbols()
 
 def _d(of: str, wrt: str) -> Sym:
     return Sym("d", of=Sym(of), wrt=Sym(wrt))
+
+
+LEAF_SYMS = (Sym("x0"), Sym("u"), Sym("v"), _d("u", "x"), _d("v", "x"))  # the Trace's given nodes
 
 
 class ChainRule:
@@ -248,13 +258,23 @@ class ChainRule:
         """The question for fixed parameters (sampled, or pinned by a bank or --params)."""
         inst = instance(params)
         t = _trace(inst)
-        context = {
-            "m": _tex(inst.outer), "g": _tex(INNER[inst.g]), "h": _tex(INNER[inst.h]),
-            "domain": _domain_note(inst),
-        }
+        context, parts = _statement_and_parts(inst, places)
         # The Trace is written in this family's calculus notation, whatever the bank's network profile.
         return Question(self.name, "The multivariate chain rule", inst.params(), t, SYMBOLS,
-                        _parts(inst, t, places), self.template, context)
+                        list(parts), self.template, dict(context))
+
+
+# The domain is small (m is shared; 10 × 10 functions × 15 points) and versions keep meeting the
+# same instance, while its sympy work (diff, subs, latex) is most of this family's cost: the text
+# and parts of an instance are kept. Everything cached is immutable (str, frozen Parts, tuples).
+@functools.lru_cache(maxsize=2048)
+def _statement_and_parts(inst: Instance, places: int) -> tuple[tuple[tuple[str, str], ...], tuple[Part, ...]]:
+    """The template's context (as items) and the parts of an instance, from its own Trace."""
+    context = {
+        "m": _tex(inst.outer), "g": _tex(INNER[inst.g]), "h": _tex(INNER[inst.h]),
+        "domain": _domain_note(inst),
+    }
+    return tuple(context.items()), tuple(_parts(inst, _trace(inst), places))
 
 
 def _domain_note(inst: Instance) -> str:
@@ -270,12 +290,8 @@ def _domain_note(inst: Instance) -> str:
 def _trace(inst: Instance) -> Trace:
     """x₀; u, v, du/dx, dv/dx at x₀ (sympy); ∂y/∂u, ∂y/∂v (formulas over u, v) and dy/dx = Σ products."""
     t = Trace()
-    t.given("x0", Sym("x0"), value_of(inst.x0, "x0", inst.x0))
-    g, h = INNER[inst.g], INNER[inst.h]
-    for key, sym, e, what in (("u", Sym("u"), g, f"g = {inst.g}"), ("v", Sym("v"), h, f"h = {inst.h}"),
-                              ("du_dx", _d("u", "x"), sp.diff(g, X), f"the derivative of g = {inst.g}"),
-                              ("dv_dx", _d("v", "x"), sp.diff(h, X), f"the derivative of h = {inst.h}")):
-        t.given(key, sym, value_of(e.subs(X, inst.x0), what, inst.x0))
+    for key, sym, value in zip(("x0", "u", "v", "du_dx", "dv_dx"), LEAF_SYMS, _leaves(inst.g, inst.h, inst.x0)):
+        t.given(key, sym, value)
     if inst.m == "quotient" and t["v"] == 0:
         raise _Undefined(f"params.x0: v = h(x0) is 0 at x0 = {inst.x0}, so u/v is undefined; choose another x0")
     du, dv = (tuple(Const(Fraction(c)) for c in inst.coefficients) if inst.m == "linear" else PARTIALS[inst.m])
@@ -286,8 +302,51 @@ def _trace(inst: Instance) -> Trace:
     return t
 
 
+# Sampling evaluates the leaves for every draw and building again, and sympy's diff, subs, N and
+# latex are most of this family's cost. They depend on one inner function (and x₀) at a time, and
+# there are only 10 functions and a few points, so each is worked out once per process. Everything
+# kept is immutable (sympy expressions, Fractions, mpfs, str).
+@functools.lru_cache(maxsize=None)
+def _inner(name: str, derivative: bool) -> sp.Expr:
+    """g(x) named `name`, or its derivative."""
+    return sp.diff(INNER[name], X) if derivative else INNER[name]
+
+
+@functools.lru_cache(maxsize=4096)
+def _inner_value(name: str, derivative: bool, x0: sp.Expr) -> Value | None:
+    """The inner function (or its derivative) at x₀; None where it is undefined."""
+    try:
+        return value_of(_inner(name, derivative).subs(X, x0), name, x0)
+    except _Undefined:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _point_value(x0: sp.Expr) -> Value:
+    """x₀ as a number (a rational or a rational multiple of π, so never undefined)."""
+    return value_of(x0, "x0", x0)
+
+
+def _leaves(g: str, h: str, x0: sp.Expr) -> tuple[Value, ...]:
+    """x₀, u = g(x₀), v = h(x₀), du/dx and dv/dx at x₀; the first undefined one raises _Undefined."""
+    out = [_point_value(x0)]
+    for name, derivative, what in ((g, False, f"g = {g}"), (h, False, f"h = {h}"),
+                                   (g, True, f"the derivative of g = {g}"), (h, True, f"the derivative of h = {h}")):
+        value = _inner_value(name, derivative, x0)
+        if value is None:
+            raise _Undefined(f"params.x0: {what} is undefined at x0 = {x0}; choose another x0")
+        out.append(value)
+    return tuple(out)
+
+
 def derivative(inst: Instance) -> tuple[sp.Expr, list[str]]:
     """dy/dx as the chain rule assembles it, and the worked lines: each factor, then the sum."""
+    total, lines = _derivative(replace(inst, x0=sp.S.Zero))  # x₀ plays no part: one entry per m, g, h
+    return total, list(lines)
+
+
+@functools.lru_cache(maxsize=1024)
+def _derivative(inst: Instance) -> tuple[sp.Expr, tuple[str, ...]]:
     g, h = INNER[inst.g], INNER[inst.h]
     at = {U: g, V: h}
     dm_du, dm_dv = sp.diff(inst.outer, U), sp.diff(inst.outer, V)
@@ -302,7 +361,17 @@ def derivative(inst: Instance) -> tuple[sp.Expr, list[str]]:
         lines.append(" = ".join(pieces))
     terms = " + ".join(rf"{_factor_tex(a)} \cdot {_factor_tex(b)}" for a, b in factors)
     lines.append(rf"{D_DX} = {CHAIN} = {terms} = {_tex(total)}")
-    return total, lines
+    return total, tuple(lines)
+
+
+@functools.lru_cache(maxsize=4096)
+def _leaf_formulas(name: str, derivative: bool, x0: sp.Expr) -> tuple[str, ...]:
+    """An inner function (or its derivative) written at x₀: in the symbol x_0, then with x₀'s value."""
+    e = _inner(name, derivative)
+    pieces = (_tex(e.subs(X, X0)),)
+    if not any(p.exp.is_negative for p in e.atoms(sp.Pow) if p.base.has(X)):  # sympy prints (½)^{-1} for 1/x
+        pieces += (_tex(e.subs(X, sp.UnevaluatedExpr(x0)), mul_symbol="dot"),)
+    return pieces
 
 
 def _point_lines(inst: Instance, t: Trace, places: int) -> list[str]:
@@ -310,11 +379,9 @@ def _point_lines(inst: Instance, t: Trace, places: int) -> list[str]:
     x0_value = t["x0"]
     lines = [f"x_0 = {_tex(inst.x0)}" + ("" if numeric.is_exact(x0_value) else
                                         rf" \approx {numeric.decimal_str(x0_value, places)}")]
-    g, h = INNER[inst.g], INNER[inst.h]
-    for key, e in (("u", g), ("v", h), ("du_dx", sp.diff(g, X)), ("dv_dx", sp.diff(h, X))):
-        pieces = [t.symbol(key, SYMBOLS), _tex(e.subs(X, X0))]
-        if not any(p.exp.is_negative for p in e.atoms(sp.Pow) if p.base.has(X)):  # sympy prints (½)^{-1} for 1/x
-            pieces.append(_tex(e.subs(X, sp.UnevaluatedExpr(inst.x0)), mul_symbol="dot"))
+    for key, name, derivative in (("u", inst.g, False), ("v", inst.h, False), ("du_dx", inst.g, True),
+                                  ("dv_dx", inst.h, True)):
+        pieces = [t.symbol(key, SYMBOLS), *_leaf_formulas(name, derivative, inst.x0)]
         value = numeric.decimal_str(t[key], places)
         sign = "=" if numeric.is_shown_exactly(t[key], places) else r"\approx"
         pieces = [p for n, p in enumerate(pieces) if p not in pieces[:n] and p != value]

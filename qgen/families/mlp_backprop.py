@@ -15,7 +15,7 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.families import calculator, concepts
-from qgen.families.base import Part, Question, matrix_tex, number_part, vector_tex
+from qgen.families.base import Handover, Part, Question, matrix_tex, number_part, vector_tex
 from qgen.families.domain import Patterns, Words, draw, draw_fair, matching
 from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn import dense
@@ -132,6 +132,7 @@ class MlpBackprop:
         table = calculator.table_for(params)
         if rules.on("nonzero_derivatives") or table is not None:
             t = dense.build(net, table)
+            _CHECKED.keep((net, table), t)
             for w in params["asked"] if rules.on("nonzero_derivatives") else ():
                 if abs(numeric.to_float(t[f"dJ_d{w}"])) < 0.5 * 10 ** -places:
                     out.append(problem("nonzero_derivatives", f"dJ/d{w} is 0 at {places} decimals"))
@@ -149,7 +150,8 @@ class MlpBackprop:
             raise FamilyError(f"{self.name}: needs at least one hidden layer, one output and one data point "
                               f"(got widths {net.widths} and {len(net.data)} data points)")
         table = calculator.table_for(params)
-        t = dense.build(net, table)
+        t = _CHECKED.take((net, table))
+        t = dense.build(net, table) if t is None else t  # the sampler's check of this draw built it already
         nt = notation.for_network(net.widths)
         asked = _asked(params.get("asked") or [f"W{len(net.layers)}[1,1]", "W1[1,1]"], t)
         concept = params.get("concept", "compare-regression")
@@ -168,6 +170,7 @@ class MlpBackprop:
 
 
 UNIT_TRIES = 30
+_CHECKED = Handover()  # the Trace `problems` built for the draw it accepted last
 
 
 def _unit(rng: np.random.Generator, d: Mapping[str, Any], a: list[float], act: str, rules: Rules, alive: bool):

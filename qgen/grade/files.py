@@ -9,7 +9,6 @@ a half-written grades.csv; a TA's scores for manual parts in an existing grades.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
@@ -19,10 +18,12 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from qgen import roster
 from qgen.errors import SubmissionError
+from qgen.roster import read_text
 from qgen.grade.feedback import feedback_pages
 from qgen.grade.report import report_html
-from qgen.grade.sheet import Graded, delimiter, grade_sheet, grades_table, known_columns, read_sheet, to_csv
+from qgen.grade.sheet import Graded, grade_sheet, grades_table, known_columns, read_sheet, to_csv
 
 
 @dataclass(frozen=True)
@@ -36,24 +37,10 @@ class GradeRun:
     absent: list[tuple[str, str]] = ()  # roster students with no graded row: (id, name)
 
 
-def read_text(path: Path) -> str:
-    """A CSV file's text (UTF-8, a BOM dropped); a missing or non-UTF-8 file is a SubmissionError."""
-    try:
-        return Path(path).read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise SubmissionError(f"{path}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise SubmissionError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save it as CSV UTF-8") from None
-
-
 def load_roster(path: Path) -> list[tuple[str, str]]:
-    """A roster CSV: an id column (id or student_id) and optionally name; other columns are kept out."""
-    text = read_text(path)
-    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter(text)))
-    key = next((k for k in ("student_id", "id", "ID", "Student ID") if rows and k in rows[0]), None)
-    if key is None:
-        raise SubmissionError(f"{path}: line 1: a roster needs an id column (id or student_id) and may have name")
-    return [(r[key].strip(), (r.get("name") or "").strip()) for r in rows if (r.get(key) or "").strip()]
+    """A roster's (id, name) pairs (see qgen.roster)."""
+    return [(s.id, s.name) for s in roster.load_roster(path)]
+
 
 def load_manifest(exam_dir: Path) -> dict[str, Any]:
     """manifest.json of a `qgen generate` folder."""

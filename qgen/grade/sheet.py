@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 from qgen.errors import SubmissionError
 from qgen.grade.columns import FIXED, answer_columns
 from qgen.grade.score import PartScore, Question, score_question
+from qgen.roster import delimiter
 
 
 @dataclass(frozen=True)
@@ -52,16 +53,6 @@ def read_sheet(text: str, known: Sequence[str], mapping: Mapping[str, str] | Non
     extra = [h for h in header if h not in known_set and h not in FIXED and not _whole(h, known_set)]
     missing = [k for k in known if k not in header]
     return Sheet(rows, missing, extra)
-
-
-def delimiter(text: str) -> str:
-    """The separator of a CSV text: whichever of `,` `;` tab its first line has most of.
-
-    >>> delimiter("id;name;version")
-    ';'
-    """
-    first = text.splitlines()[0] if text.strip() else ""
-    return max(",;\t", key=first.count)
 
 
 def _whole(header: str, known: set[str]) -> bool:

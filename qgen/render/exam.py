@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import re
+from typing import Any, Mapping, Sequence
 
+from qgen.errors import RenderError
 from qgen.families.base import Part, Question
-from qgen.render.latex import escape_text, render, render_string
+from qgen.render.latex import environment, escape_text, render, render_string
+
+DOCUMENT_TEMPLATE = "document.tex.j2"
+_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def sections(parts: Sequence[Part]) -> list[tuple[str, list[Part]]]:
@@ -41,14 +46,106 @@ def precision_note(places: int) -> str:
             "exact values (such as 0.5 or 24) may be given as they are.")
 
 
-def document(*, title: str, course: str, date: str, instructions: str, exam_id: str, version: str,
-             places: int, questions: Sequence[Question], key: bool, student: dict[str, str] | None = None) -> str:
-    """A whole exam sheet (key=False) or answer key (key=True); bank text is escaped here."""
-    exam: dict[str, Any] = {
+def exam_context(*, title: str, course: str, date: str, instructions: str, exam_id: str, version: str,
+                 places: int, questions: Sequence[Question]) -> dict[str, Any]:
+    """The exam-wide strings of a paper, escaped for LaTeX."""
+    return {
         "title": escape_text(title), "course": escape_text(course), "date": escape_text(date),
         "instructions": escape_text(instructions), "exam_id": escape_text(exam_id), "version": escape_text(version),
         "total_points": sum(q.points for q in questions), "precision_note": precision_note(places),
     }
+
+
+def _macro(name: str):
+    return getattr(environment().get_template(DOCUMENT_TEMPLATE).module, name)
+
+
+def preamble(exam: Mapping[str, Any], *, key: bool, qr: bool = False) -> str:
+    """Everything before \\begin{document}: the same for every paper of an exam set and kind."""
+    return _macro("preamble")(exam, key, qr)
+
+
+def tables(name: str, pages: int | str, force: Sequence[tuple[str, int]] = (),
+           qr: Sequence[tuple[str, str]] = ()) -> str:
+    """A paper's tables on one line: its expected page count, forced question start pages, QR codes.
+
+    One line, so that a paper's body starts on the same line however long the tables are
+    (LaTeX errors are mapped from a batch document back to the paper's own .tex by line).
+    """
+    text = _macro("tables")(name, pages, list(force), list(qr))
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def paper(exam: Mapping[str, Any], questions: Sequence[Question], *, name: str, key: bool,
+          student: Mapping[str, str] | None = None, answer_sheet: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """One paper's body (between \\begin{document} and \\end{document}): cover, questions, answer sheet.
+
+    `name` names the paper in the page log (letters, digits, `-`, `_`, `.`); `student` (id,
+    name, place) is plain text and escaped here; `answer_sheet` comes from `answer_sheet_cells`.
+    """
+    if not _NAME.fullmatch(name):
+        raise RenderError(f"paper name {name!r}: use letters, digits, '-', '_' and '.' only")
     bodies = [{"title": q.title, "points": q.points, "body": question_body(q, key=key)} for q in questions]
     safe_student = {k: escape_text(v) for k, v in student.items()} if student else None
-    return render("document.tex.j2", exam=exam, key=key, questions=bodies, student=safe_student)
+    return _macro("paper")(exam, {"name": name, "student": safe_student, "answer_sheet": answer_sheet or None},
+                           bodies, key)
+
+
+def assemble(head: str, papers: Sequence[tuple[str, str]]) -> str:
+    """A whole document: the preamble, then each paper's (tables, body)."""
+    out = [head.rstrip("\n"), ""]
+    for table, body in papers:
+        out += [table.rstrip("\n"), ""]
+    out.append(r"\begin{document}")
+    for _, body in papers:
+        out.append(body.rstrip("\n"))
+    out += [r"\end{document}", ""]
+    return "\n".join(out)
+
+
+def answer_sheet_cells(questions: Sequence[Mapping[str, Any]], *, per_row: int = 3) -> list[dict[str, Any]]:
+    """The answer sheet of a version from its manifest questions: per question, rows of cells
+    (part letter, entry, column name of answers-template.csv) in the template's order."""
+    from qgen.grade.columns import part_columns
+
+    sheet = []
+    for q in questions:
+        cells = []
+        for letter, part in zip(_letters(), q["parts"]):
+            for col in part_columns(q["index"], part):
+                entry = ""
+                if len(col.entry) == 1:
+                    entry = f" entry {col.entry[0]}"
+                elif len(col.entry) == 2:
+                    entry = f" row {col.entry[0]}, col.\\ {col.entry[1]}"
+                cells.append({"letter": letter, "entry": entry, "column": escape_text(col.name)})
+        if cells:
+            sheet.append({"number": q["index"], "rows": [cells[i:i + per_row] for i in range(0, len(cells), per_row)]})
+    return sheet
+
+
+def _letters():
+    """a, b, …, z, aa, ab, … as the exam class numbers parts."""
+    n = 0
+    while True:
+        n += 1
+        k, text = n, ""
+        while k:
+            k, r = divmod(k - 1, 26)
+            text = chr(97 + r) + text
+        yield text
+
+
+def document(*, title: str, course: str, date: str, instructions: str, exam_id: str, version: str,
+             places: int, questions: Sequence[Question], key: bool, student: dict[str, str] | None = None,
+             pages: int | str = "?", name: str | None = None) -> str:
+    """A whole exam sheet (key=False) or answer key (key=True) of one paper; bank text is escaped here."""
+    exam = exam_context(title=title, course=course, date=date, instructions=instructions, exam_id=exam_id,
+                        version=version, places=places, questions=questions)
+    name = name or f"{'key' if key else 'exam'}-{_safe(version)}"
+    body = paper(exam, questions, name=name, key=key, student=student)
+    return assemble(preamble(exam, key=key), [(tables(name, pages), body)])
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
