@@ -221,3 +221,20 @@ def check(bank_file: Path, versions: int | None) -> None:
     bank = load_bank(bank_file)
     for line in summary_lines(dry_run(bank, versions or max(bank.versions, 20))):
         click.echo(line)
+
+
+@main.command("export")
+@click.argument("exam_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["moodle", "qti", "json"]), required=True,
+              help="moodle: Moodle XML (a category per question, one question per version); qti: QTI 1.2 zip "
+                   "for Canvas (one quiz per version); json: every part, for other tools.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The file to write (default: OUT_DIR/export/<exam id>.moodle.xml, .qti.zip or .export.json).")
+def export_cmd(exam_dir: Path, fmt: str, out: Path | None) -> None:
+    """Export OUT_DIR's auto-gradable parts (numbers, vectors, shapes, labels) for an LMS, from its manifest.json."""
+    from qgen.export import export_folder
+
+    path, result = export_folder(exam_dir, fmt, out)
+    click.echo(f"wrote {path}: " + "; ".join(result.summary))
+    for note in result.notes:
+        click.echo(f"  note: {note}")

@@ -68,6 +68,8 @@ class Prod:
     factors: tuple["Expr", ...]
 
     def __post_init__(self) -> None:
+        if type(self.factors) is tuple and not any(isinstance(f, Prod) for f in self.factors):
+            return  # already flat (the usual case): built often, so no copy
         flat: list[Expr] = []
         for f in self.factors:
             flat.extend(f.factors if isinstance(f, Prod) else (f,))
@@ -149,6 +151,11 @@ def evaluate(e: Expr, env: Mapping[str, Value], table: Table | None = None) -> V
     >>> evaluate(Fn("sigmoid", (Ref("z"),)), {"z": Fraction(1)}, Stated())
     Fraction(73, 100)
     """
+    kind = type(e)  # the common leaves first, by exact type: this runs for every node of every formula
+    if kind is Ref:
+        return env[e.key]
+    if kind is Const:
+        return e.value
     if isinstance(e, Const):
         return e.value
     if isinstance(e, Ref):
@@ -211,11 +218,21 @@ def refs(e: Expr) -> Iterator[str]:
 
 
 def substitute(e: Expr, replace: Callable[[str], Expr | None]) -> Expr:
-    """`e` with each Ref for which `replace` gives an expression replaced by it (recursively)."""
+    """`e` with each Ref for which `replace` gives an expression replaced by it (recursively).
+
+    A sub-expression with nothing replaced is returned as it is (expressions are immutable).
+    """
     if isinstance(e, Ref):
         r = replace(e.key)
         return e if r is None else substitute(r, replace)
-    return _rebuilt(e, lambda c: substitute(c, replace))
+    if isinstance(e, Const):
+        return e
+    kids = children(e)
+    new = tuple(substitute(c, replace) for c in kids)
+    if all(a is b for a, b in zip(new, kids)):
+        return e
+    replaced = iter(new)
+    return _rebuilt(e, lambda c: next(replaced))
 
 
 def _rebuilt(e: Expr, child: Callable[[Expr], Expr]) -> Expr:

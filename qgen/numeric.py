@@ -14,8 +14,8 @@ Rounding happens only in `decimal_str`, at the edge (rendering, grading, JSON).
 
 from __future__ import annotations
 
+import copyreg
 import decimal
-import functools
 import math
 from fractions import Fraction
 from typing import Union
@@ -28,6 +28,16 @@ Real = type(CTX.mpf(1))
 Value = Union[Fraction, "mpmath.mpf"]
 
 _DEC = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def _real_from_mpf(mpf: tuple) -> "mpmath.mpf":
+    """An mpf of this module's context from mpmath's raw (sign, mantissa, exponent, bits) tuple."""
+    return CTX.make_mpf(mpf)
+
+
+# This context's mpf is a class of its own that pickle cannot find by name; solved questions cross
+# to worker processes (parallel `build_versions`), so it pickles as its exact raw value.
+copyreg.pickle(Real, lambda v: (_real_from_mpf, (v._mpf_,)))
 
 
 def exact(x: object) -> Fraction:
@@ -62,7 +72,8 @@ def real(v: Value) -> "mpmath.mpf":
     """The value as a 50-digit mpf."""
     if isinstance(v, Real):
         return v
-    v = Fraction(v)
+    if not isinstance(v, Fraction):
+        v = Fraction(v)
     return CTX.mpf(v.numerator) / v.denominator
 
 
@@ -153,7 +164,8 @@ def to_decimal(v: Value) -> decimal.Decimal:
     """The value as a 60-digit Decimal (exact for terminating fractions)."""
     if isinstance(v, Real):
         return _DEC.create_decimal(CTX.nstr(v, 55, strip_zeros=False, min_fixed=-CTX.inf, max_fixed=CTX.inf))
-    v = Fraction(v)
+    if not isinstance(v, Fraction):
+        v = Fraction(v)
     digits = len(str(abs(v.numerator))) + 60  # whole digits are never rounded away
     return decimal.Context(prec=digits).divide(decimal.Decimal(v.numerator), decimal.Decimal(v.denominator))
 
@@ -166,7 +178,7 @@ def terminating_places(v: Value) -> int | None:
     """
     if not is_exact(v):
         return None
-    den = Fraction(v).denominator
+    den = v.denominator if isinstance(v, Fraction) else Fraction(v).denominator
     twos = fives = 0
     while den % 2 == 0:
         den //= 2
@@ -188,11 +200,35 @@ def round_to(v: Value, places: int) -> decimal.Decimal:
     return _quantize(to_decimal(v), places, decimal.ROUND_HALF_UP)
 
 
-# Memoised: a solved question prints the same values many times (answer, worked lines, formulas
-# with numbers, the distinct-answers check), and Decimal division/quantizing is the slow part.
-# `typed=True` keeps Fraction(1) ("1") and mpf(1) ("1.0000") apart although they compare equal.
-@functools.lru_cache(maxsize=1 << 16, typed=True)
+# A solved question prints the same values many times (answer, worked lines, formulas with numbers,
+# the distinct-answers check), and Decimal division and quantizing are slow: texts are remembered,
+# keyed by the exact value (a Fraction's numerator and denominator, an mpf's raw tuple, so that
+# Fraction(1), "1", and mpf(1), "1.0000", stay apart) and the places; bounded, cleared when full.
+_SHOWN: dict[tuple[object, ...], str] = {}
+_SHOWN_MAX = 1 << 16
+
+
 def decimal_str(v: Value, places: int | None = None) -> str:
+    """Plain decimal text: exact terminating values in full, others rounded to `places` (see `_decimal_str`).
+
+    >>> decimal_str(Fraction(17, 5)), decimal_str(Fraction(1, 3)), decimal_str(CTX.mpf(1) - CTX.mpf('1e-11'))
+    ('3.4', '0.3333', '1.0000')
+    """
+    if isinstance(v, Fraction):
+        key: tuple[object, ...] = (v.numerator, v.denominator, places)
+    elif isinstance(v, Real):
+        key = (v._mpf_, places)
+    else:
+        return _decimal_str(v, places)
+    text = _SHOWN.get(key)
+    if text is None:
+        if len(_SHOWN) >= _SHOWN_MAX:
+            _SHOWN.clear()
+        text = _SHOWN[key] = _decimal_str(v, places)
+    return text
+
+
+def _decimal_str(v: Value, places: int | None = None) -> str:
     """Plain decimal text: exact terminating values in full, others rounded to `places`.
 
     An exact value whose expansion is at most `places` + 2 digits long is printed in full

@@ -227,7 +227,8 @@ def _compile(masters: list[_Paper], keys: list[_Paper], personal: list[_Paper], 
                                      on_done=lambda job: tell("layout", 1) if job.kind == "exam" else None)
             pages.update({name: got[name].pages for name in got})
             target = _targets([got[p.job.name] for p in masters])
-            if all(_settled(got[p.job.name], target) for p in masters):
+            if all(_settled(got[p.job.name], target) for p in masters) \
+                    and len({got[p.job.name].pages for p in masters}) == 1:
                 break
             force = target
             longest = max(got[p.job.name].pages for p in masters)
@@ -264,8 +265,7 @@ def _targets(layouts: list[pdf.PaperLayout]) -> dict[str, int]:
 
 
 def _settled(layout: pdf.PaperLayout, target: dict[str, int]) -> bool:
-    return all(layout.starts.get(int(q)) == page for q, page in target.items() if q != "end") \
-        and layout.content == target["end"]
+    return all(layout.starts.get(int(q)) == page for q, page in target.items() if q != "end")
 
 
 def _write_tex(path: Path, head: str, job: pdf.PaperJob, pages: int | None) -> None:

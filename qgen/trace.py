@@ -71,6 +71,10 @@ class Trace:
         # symbols already written, for one notation at a time: worked lines print each symbol many times
         self._symbols: tuple[object, dict[str, str]] = (None, {})
 
+    def __getstate__(self) -> dict[str, object]:
+        """What crosses to another process: the quantities, not the memos (they are rebuilt on use)."""
+        return {**self.__dict__, "_ancestors": {}, "_symbols": (None, {})}
+
     @property
     def table(self) -> FunctionTable | None:
         """The function table the values are read from (None: every function is computed exactly)."""

@@ -66,13 +66,15 @@ class Html:
     unknown: tuple[str, ...] = ()
 
 
-def tex_to_html(tex: str, *, inline: bool = False) -> Html:
+def tex_to_html(tex: str, *, inline: bool = False, figure_note: str | None = FIGURE_NOTE) -> Html:
     r"""LaTeX text -> HTML paragraphs (`inline`: one run of inline HTML, no <p>).
+
+    A picture becomes `figure_note` (None: it is dropped, for a figure the text does not need).
 
     >>> tex_to_html(r"$x$\par $y$").html
     '<p>\\(x\\)</p>\n<p>\\(y\\)</p>'
     """
-    conv = _Converter(_strip_comments(tex))
+    conv = _Converter(_strip_comments(tex), figure_note)
     stream = conv.run()
     body = _paragraphs(stream, inline)
     return Html(body, conv.figures, tuple(sorted(conv.unknown)))
@@ -84,8 +86,9 @@ def plain_text(tex: str) -> str:
     >>> plain_text(r"Q\&A {[}1{]} \textasciitilde{}x \ensuremath{\leq} 2")
     'Q&A [1] ~x ≤ 2'
     """
+    rest = _UNESCAPE_RE.sub("", tex)
     text = _UNESCAPE_RE.sub(lambda m: _UNESCAPE[m.group()], tex)
-    if "\\" in text or "$" in text:  # LaTeX beyond escaped characters: convert the original
+    if "\\" in rest or "$" in rest:  # LaTeX beyond escaped characters (a family's title): convert it
         converted = tex_to_html(tex, inline=True).html
         text = html.unescape(re.sub(r"<[^>]+>", "", converted))
     return re.sub(r"\s+", " ", text).strip()
@@ -93,11 +96,11 @@ def plain_text(tex: str) -> str:
 
 def _unescape_table() -> dict[str, str]:
     chars = [chr(c) for c in range(32, 127)] + [chr(c) for c in range(0x391, 0x3CA)]
-    chars += list("\u2212\u2032\u2248\u2264\u2265\u2260\u2202\u2211\u221e\u2208\u2207\u2713")
+    chars += list("\xa0\u2212\u2032\u2248\u2264\u2265\u2260\u2202\u2211\u221e\u2208\u2207\u2713")
     table = {}
     for c in chars:
         esc = escape_text(c)
-        if esc != c and len(esc) > 1:
+        if esc != c:
             table[esc] = c
     return table
 
@@ -184,8 +187,9 @@ def split_top(text: str, sep: str) -> list[str]:
 class _Converter:
     """A single pass over LaTeX text, producing a stream of HTML pieces."""
 
-    def __init__(self, tex: str):
+    def __init__(self, tex: str, figure_note: str | None = FIGURE_NOTE):
         self.s = tex
+        self.figure_note = figure_note
         self.i = 0
         self.figures = 0
         self.unknown: set[str] = set()
@@ -273,7 +277,7 @@ class _Converter:
 
     # -- converting ------------------------------------------------------------------------
     def _sub(self, tex: str) -> list[str]:
-        inner = _Converter(tex)
+        inner = _Converter(tex, self.figure_note)
         out = inner.run()
         self.figures += inner.figures
         self.unknown |= inner.unknown
@@ -323,7 +327,7 @@ class _Converter:
                 out.append("\u201d")
                 self.i += 2
             else:
-                m = re.match(r"[^\\$\{\}~\n\-`']+|.", s[self.i:], re.S)
+                m = re.match(r"[^\\$\{\}~\n\-`']+|.", s[self.i:], re.DOTALL)
                 out.append(html.escape(m.group(0), quote=False))
                 self.i += len(m.group(0))
         return out
@@ -340,7 +344,7 @@ class _Converter:
         if s.startswith("\\(", self.i):
             self.i += 2
             return [_math(self._until("\\)"), display=False)]
-        m = re.match(r"\\([A-Za-z]+)\*?|\\(.)", s[self.i:], re.S)
+        m = re.match(r"\\([A-Za-z]+)\*?|\\(.)", s[self.i:], re.DOTALL)
         if m is None:  # a trailing backslash
             self.i += 1
             return []
@@ -376,7 +380,7 @@ class _Converter:
             for _ in range(_DROP_ARGS[name]):
                 self._group()
                 self._optional()
-            return []
+            return [" "] if name == "hspace" else []
         if name in _DROP:
             if s.startswith("{}", self.i):
                 self.i += 2
@@ -388,13 +392,16 @@ class _Converter:
         body = self._environment(env)
         if env in _PICTURES:
             self.figures += 1
-            return [_BLOCK + f'<p class="qgen-figure"><em>{FIGURE_NOTE}</em></p>']
+            if self.figure_note is None:
+                return []
+            return [_BLOCK + f'<p class="qgen-figure"><em>{html.escape(self.figure_note)}</em></p>']
         if env in _MATH_ENVS:
             return [_math(body, display=True)]
         if env in _ALIGN_ENVS:
             return [_math(r"\begin{aligned}" + body + r"\end{aligned}", display=True)]
         if env == "center":
-            return [_BLOCK + '<div style="text-align:center">' + _paragraphs(self._sub(body), False) + "</div>"]
+            inner = _paragraphs(self._sub(body), False)
+            return [_BLOCK + '<div style="text-align:center">' + inner + "</div>"] if inner else []
         if env in ("tabular", "tabular*", "tabularx", "array"):
             return [_BLOCK + self._table(body, env)]
         if env in ("itemize", "enumerate"):

@@ -21,14 +21,15 @@ Decimal('0.001192')
 from __future__ import annotations
 
 import decimal
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from qgen import families, numeric
 from qgen.errors import QgenError
-from qgen.export.markup import Html, plain_text, tex_to_html
+from qgen.export.markup import FIGURE_NOTE, Html, plain_text, tex_to_html
 from qgen.export.statement import Block, statement_blocks
 from qgen.grade.columns import part_columns
 from qgen.grade.compare import NUMERIC, Tolerance
@@ -278,7 +279,9 @@ def question_export(record: Mapping[str, Any], exam_places: int) -> QuestionExpo
     figure_count, unknown = 0, set()
     if built is not None:
         selected = [replace(by_id[p["id"]], points=p["points"]) for p in parts_rec if p["id"] in by_id]
-        blocks, figure_count, unknown = statement_blocks(replace(built, parts=selected), [p["id"] for p in parts_rec])
+        note = FIGURE_NOTE if family in FIGURE_ESSENTIAL else None  # an illustration is left out silently
+        blocks, figure_count, unknown = statement_blocks(replace(built, parts=selected), [p["id"] for p in parts_rec],
+                                                         note)
     if not blocks:  # no statement: the parts alone, under their section headings
         blocks = tuple(Block("part", "", "", p["id"]) for p in parts_rec)
     if unknown:
@@ -292,7 +295,7 @@ def question_export(record: Mapping[str, Any], exam_places: int) -> QuestionExpo
             for key in rec.get("keys", ()):
                 try:
                     symbols.append(built.trace.symbol(key, built.notation))
-                except Exception:  # a family's own printer may not know every key: fall back to entry numbers
+                except (KeyError, AttributeError, TypeError, ValueError):  # a family's own printer: entry numbers
                     symbols = []
                     break
         prompt: Html = tex_to_html(rec["prompt"], inline=True)
@@ -307,7 +310,8 @@ def question_export(record: Mapping[str, Any], exam_places: int) -> QuestionExpo
         tol = None
         if kind in NUMERIC:
             p_places = int(rec.get("places", 4))
-            tol = Tolerance.from_spec(rec["tolerance"], p_places) if rec.get("tolerance") else Tolerance.for_places(p_places)
+            tol = (Tolerance.from_spec(rec["tolerance"], p_places) if rec.get("tolerance")
+                   else Tolerance.for_places(p_places))
         answer = rec.get("answer")
         shape = (len(answer), len(answer[0])) if kind == "matrix" else None
         parts.append(PartExport(rec["id"], letter(i), kind, _points(rec["points"]), rec["prompt"], prompt.html,

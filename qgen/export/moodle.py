@@ -18,11 +18,17 @@ from __future__ import annotations
 import html
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
-from typing import Callable
 
-from qgen.export.model import Cell, ExamExport, PartExport, QuestionExport, tolerance_text
+from qgen.export.model import (
+    Cell,
+    ExamExport,
+    PartExport,
+    QuestionExport,
+    tolerance_text,
+)
 
 CATEGORY_ROOT = "$course$/top"
 _CLOZE_SPECIAL = "\\}#~/\""
@@ -38,12 +44,13 @@ def cloze_cell(cell: Cell, weight: int) -> str:
     """The embedded-answer code of one cell."""
     if cell.kind in ("number", "integer"):
         answers = [(cell.value, cell.tolerance or Decimal(0)), *cell.alternatives]
-        return "{%d:NUMERICAL:%s}" % (weight, "~".join(f"={v}:{tolerance_text(t)}" for v, t in answers))
+        return f"{{{weight}:NUMERICAL:{'~'.join(f'={v}:{tolerance_text(t)}' for v, t in answers)}}}"
     if cell.kind == "label" and cell.choices:
         options = "~".join(("=" if c == cell.value else "") + cloze_escape(c) for c in cell.choices)
-        return "{%d:MULTICHOICE:%s}" % (weight, options)
+        return f"{{{weight}:MULTICHOICE:{options}}}"
     spellings = cell.choices or (cell.value,)
-    return "{%d:SHORTANSWER:%s}" % (weight, "~".join("=" + cloze_escape(s) for s in spellings))
+    options = "~".join("=" + cloze_escape(s) for s in spellings)
+    return f"{{{weight}:SHORTANSWER:{options}}}"
 
 
 def weights(questions: list[QuestionExport]) -> dict[str, int]:
@@ -176,7 +183,8 @@ def moodle_xml(exam: ExamExport) -> str:
         first = versions[0][1]
         cat = ET.SubElement(quiz, "question", {"type": "category"})
         _text(cat, "category", category_path(exam.id, f"Q{index} {first.title}"))
-        info = f"<p>{html.escape(exam.title)}: question {index}, {html.escape(first.title)}; one question per version.</p>"
+        info = (f"<p>{html.escape(exam.title)}: question {index}, {html.escape(first.title)}; "
+                "one question per version.</p>")
         _text(cat, "info", info, format="html")
         weight = weights([q for _, q in versions])
         scaled = any(weight[c.column] != c.points for _, q in versions for c in q.cells)

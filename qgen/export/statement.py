@@ -16,14 +16,14 @@ box, an empty table to fill in) is dropped.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from qgen.errors import QgenError
-from qgen.export.markup import tex_to_html
+from qgen.export.markup import FIGURE_NOTE, tex_to_html
 
-_MARK = re.compile(r"^% part (\S+) \((\w+)\)[ \t]*$|\\uplevel\{", re.M)
-_HEADING = re.compile(r"^\s*\\textbf\{(.*)\}\s*$", re.S)
+_MARK = re.compile(r"^% part (\S+) \((\w+)\)[ \t]*$|\\uplevel\{", re.MULTILINE)
+_HEADING = re.compile(r"^\s*\\textbf\{(.*)\}\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,16 @@ def _group(text: str, start: int) -> tuple[str, int]:
     return text[start + 1:], len(text)
 
 
-def cut(body: str) -> tuple[list[Block], int, set[str]]:
-    """A question body -> blocks in order, how many figures became notes, LaTeX not understood."""
+def cut(body: str, figure_note: str | None = FIGURE_NOTE) -> tuple[list[Block], int, set[str]]:
+    """A question body -> blocks in order, how many figures it has, LaTeX not understood.
+
+    A figure becomes `figure_note` (None: dropped, for a figure the text does not need).
+    """
     figures, unknown = 0, set()
 
     def text(tex: str, *, before: bool = False) -> list[Block]:
         nonlocal figures
-        converted = tex_to_html(tex)
+        converted = tex_to_html(tex, figure_note=figure_note)
         figures += converted.figures
         unknown.update(converted.unknown)
         return [Block("text", converted.html, tex, before_parts=before)] if converted.html.strip() else []
@@ -87,7 +90,8 @@ def cut(body: str) -> tuple[list[Block], int, set[str]]:
     return blocks, figures, unknown
 
 
-def statement_blocks(question, part_ids: Sequence[str]) -> tuple[tuple[Block, ...], int, set[str]]:
+def statement_blocks(question, part_ids: Sequence[str], figure_note: str | None = FIGURE_NOTE
+                     ) -> tuple[tuple[Block, ...], int, set[str]]:
     """The blocks of a built question (its parts already the manifest's), every part placed once.
 
     A part the body does not mark (a template that writes its parts its own way) goes at the end.
@@ -99,7 +103,7 @@ def statement_blocks(question, part_ids: Sequence[str]) -> tuple[tuple[Block, ..
         body = question_body(question, key=False)
     except QgenError:
         return (), 0, set()
-    blocks, figures, unknown = cut(body)
+    blocks, figures, unknown = cut(body, figure_note)
     placed: set[str] = set()
     kept: list[Block] = []
     for b in blocks:

@@ -89,7 +89,8 @@ class Question:
 class Deferred:
     """LaTeX made when a template first prints it, then kept: a figure whose layout is a search.
 
-    Sampling, checking and grading never print it, so they never pay for it.
+    Sampling, checking and grading never print it, so they never pay for it. To cross to another
+    process (parallel `build_versions`), `make` must pickle: a module function or a partial of one.
 
     >>> d = Deferred(lambda: "x"); str(d), d.made
     ('x', True)

@@ -77,4 +77,5 @@ def fingerprint(family: Any, params: dict[str, Any]) -> str:
 
 def repeated(fp: str, taken: Iterable[str]) -> list[str]:
     """The distinct_versions problem, if another version already has these numbers."""
-    return [problem("distinct_versions", "another version has the same numbers")] if fp in set(taken) else []
+    taken = taken if isinstance(taken, (set, frozenset)) else set(taken)  # a set is asked as it is: no copy per draw
+    return [problem("distinct_versions", "another version has the same numbers")] if fp in taken else []

@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, abc
 from contextlib import contextmanager
 from contextvars import ContextVar
 from fractions import Fraction
@@ -219,12 +219,33 @@ class Words(list):
 
 def draw(rng: np.random.Generator, spec: Any, where: str, size: int | None = None) -> Any:
     """One value (or `size` values) from a domain."""
-    if not isinstance(spec, (Mapping, list)):
+    if isinstance(spec, list):
+        pool = spec  # its own choices, in order (what `choices` would copy)
+    elif isinstance(spec, abc.Mapping):
+        pool = _pool(spec)
+    else:
         raise BankError(f"{where}: cannot draw from {spec!r}")
-    pool = choices(spec)
     if size is None:
         return pool[int(rng.integers(len(pool)))]
     return [pool[int(i)] for i in rng.integers(len(pool), size=size)]
+
+
+# Samplers draw from the same few ranges and grids thousands of times, and listing a decimal grid
+# takes exact arithmetic: each range's choices are listed once. Domains are never changed once a
+# bank is loaded; the memo holds on to each spec, so its id cannot be reused by another one.
+_POOLS: dict[int, tuple[Any, list[Any]]] = {}
+
+
+def _pool(spec: Mapping[str, Any]) -> list[Any]:
+    """`choices(spec)` for a range or grid, listed once per spec object."""
+    known = _POOLS.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    if len(_POOLS) >= 4096:
+        _POOLS.clear()
+    pool = choices(spec)
+    _POOLS[id(spec)] = (spec, pool)
+    return pool
 
 
 MAX_TRIES = 400

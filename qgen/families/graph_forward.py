@@ -15,6 +15,7 @@ Parameters (the pin form):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from fractions import Fraction
 from typing import Any, Mapping
 
@@ -296,7 +297,7 @@ class GraphForward:
         table = value_table(heads, [numeric.decimal_str(t[k], places) for k in keys])
         part = replace(part, answer_tex=table)
         stored = {"x": param_number(x), "nodes": [n.to_mapping() for n in nodes]}
-        context = {"x": numeric.decimal_str(x), "figure": Deferred(lambda: figure(nodes)), "heads": heads, "last": heads[-1],
+        context = {"x": numeric.decimal_str(x), "figure": Deferred(partial(figure, nodes)), "heads": heads, "last": heads[-1],
                    "legend": legend(nodes)}
         return Question(self.name, "Forward propagation on a computation graph", stored, t, nt, [part],
                         self.template, context)

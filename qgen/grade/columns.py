@@ -61,7 +61,9 @@ def answer_columns(manifest: Mapping[str, Any]) -> list[Column]:
             for part in q["parts"]:
                 for col in part_columns(q["index"], part):
                     seen.setdefault(col.name, col)
-    return list(seen.values())
+    # question by question (a column only some versions have stays with its question), so a
+    # version's answer sheet reads in the template's order
+    return sorted(seen.values(), key=lambda c: c.question)
 
 
 def template_header(manifest: Mapping[str, Any]) -> list[str]:
