@@ -33,6 +33,31 @@ def main() -> None:
     """Randomized neural-network exam questions: solved exactly, rendered to LaTeX/PDF."""
 
 
+class _Bar:
+    """A progress bar on stderr, told its length by a negative step (`bar(-n)`), then each step
+    done (`bar(1)`); silent with --quiet. click draws it only when stderr is a terminal."""
+
+    def __init__(self, label: str, quiet: bool) -> None:
+        self.label, self.quiet, self.bar = label, quiet, None
+
+    def __call__(self, n: int) -> None:
+        if self.quiet:
+            return
+        if n < 0:
+            self.close()
+            self.bar = click.progressbar(length=-n, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        elif self.bar is not None:
+            self.bar.update(n)
+            if self.bar.pos >= self.bar.length:
+                self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
 @main.command("list")
 def list_families() -> None:
     """List the question families with a one-line description."""
@@ -125,24 +150,16 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
                       answer_sheet=answer_sheet, qr=not no_qr, combined=combined)
     count = versions or bank.versions
     out = out or Path("build") / bank.exam_id
-    bars: dict[str, object] = {}
+    labels = {"versions": "solving versions", "layout": "fixing the layout", "pdf": "compiling PDFs"}
+    bars = {stage: _Bar(label, quiet) for stage, label in labels.items()}
 
     def progress(stage: str, n: int) -> None:
-        if quiet:
-            return
-        if n < 0:
-            label = {"versions": "solving versions", "layout": "fixing the layout",
-                     "pdf": "compiling PDFs"}[stage]
-            bars[stage] = click.progressbar(length=-n, label=label, file=sys.stderr)
-            bars[stage].__enter__()
-        else:
-            bar = bars[stage]
-            bar.update(n)
-            if bar.pos >= bar.length:
-                bar.__exit__(None, None, None)
+        bars[stage](n)
 
     result = write_exam_set(bank, [str(v) for v in range(1, count + 1)], out, make_pdf=not no_pdf, force=force,
                             jobs=jobs, timeout=timeout, options=options, progress=progress)
+    for bar in bars.values():
+        bar.close()
     if not quiet:
         made = "PDFs and .tex" if result.pdfs else ".tex"
         click.echo(f"{len(result.versions)} versions ({made}) of {bank.exam_id!r} in {result.out}: "
@@ -169,15 +186,20 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
 @click.option("--ecf", type=click.FloatRange(0, 1), default=None,
               help="Share of the credit for an answer right given the student's own earlier answers "
                    "(0: none; default: the bank's exam.ecf, else 1).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None, roster: Path | None,
-          ecf: float | None) -> None:
+          ecf: float | None, quiet: bool) -> None:
     """Grade ANSWERS_CSV (typed answers, one row per student) against OUT_DIR's manifest.json."""
     from fractions import Fraction
 
     from qgen.grade.files import grade_files
 
-    run = grade_files(exam_dir, answers, out or exam_dir / "grades", mapping=mapping, roster=roster,
-                      ecf_credit=None if ecf is None else Fraction(ecf).limit_denominator(100))
+    bar = _Bar("grading rows", quiet)
+    try:
+        run = grade_files(exam_dir, answers, out or exam_dir / "grades", mapping=mapping, roster=roster,
+                          ecf_credit=None if ecf is None else Fraction(ecf).limit_denominator(100), progress=bar)
+    finally:
+        bar.close()
     statuses = Counter(g.status.split(":")[0] for g in run.graded)
     click.echo(f"{len(run.graded)} rows: " + ", ".join(f"{n} {s}" for s, n in statuses.most_common()))
     if run.missing:

@@ -301,3 +301,16 @@ def test_fixed_layout_and_combined_need_pdfs(runner, tmp_path):
     got = runner.invoke(main, ["generate", str(BANKS / "quiz.yaml"), "--no-pdf", "--fixed-layout",
                                "--out", str(tmp_path / "x")])
     assert got.exit_code == 2 and "need the PDFs" in got.output
+
+
+@needs_latex
+@pytest.mark.latex
+def test_grading_takes_a_roster_students_version_when_the_row_has_none(course):
+    from qgen.grade.sheet import Sheet, grade_sheet
+
+    out, result = course
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    rows = [{"student_id": "1003", "version": ""}, {"student_id": "nobody", "version": ""}]
+    graded = grade_sheet(manifest, Sheet(rows, [], []))
+    assert (graded[0].status, graded[0].version) == ("graded", result.students[2]["version"])
+    assert graded[1].status == "unknown version"

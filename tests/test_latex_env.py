@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from qgen.errors import RenderError
+from qgen.render.exam import assemble, paper_from_bodies, preamble, tables
 from qgen.render.latex import (
     bmatrix,
     environment,
@@ -90,7 +91,7 @@ def test_missing_variable_in_a_file_names_file_line_and_key():
     exam = dict(title="T", course="C", date="", instructions="", exam_id="e", total_points=1,
                 precision_note="")
     with pytest.raises(RenderError) as info:
-        render("document.tex.j2", exam=exam, key=False, questions=[], student=None)
+        paper_from_bodies(exam, [], name="exam-1", key=False)
     assert "document.tex.j2, line" in str(info.value) and "'version'" in str(info.value)
 
 
@@ -261,8 +262,9 @@ def _document(key: bool) -> str:
     exam = dict(title="Midterm", course="ML 101", date="today", instructions="Be brief.",
                 exam_id="mid-1", version="A", total_points=16.5,
                 precision_note="Give numerical answers to 4 decimal places.")
-    return render("document.tex.j2", exam=exam, key=key, questions=questions,
-                  student=None if key else dict(name=escape_text("Søren Ø"), id="s123"))
+    return assemble(preamble(exam, key=key), [(tables("exam-1", "?"), paper_from_bodies(
+        exam, questions, name="exam-1", key=key,
+        student=None if key else {"name": "Søren Ø", "id": "s123", "place": ""}))])
 
 
 def _compile(tex: str, folder: Path, name: str) -> str:

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from qgen import roster
 from qgen.errors import SubmissionError
@@ -112,13 +112,16 @@ def _write_folder(path: Path, pages: dict[str, str]) -> None:
 
 
 def grade_files(exam_dir: Path, answers: Path, out: Path, *, mapping: Path | None = None,
-                ecf_credit: Fraction | None = None, roster: Path | None = None) -> GradeRun:
+                ecf_credit: Fraction | None = None, roster: Path | None = None,
+                progress: Callable[[int], None] | None = None) -> GradeRun:
     """Grade `answers` against `exam_dir`'s manifest into `out`; ECF credit: as given, else the bank's (exam.ecf)."""
     manifest = load_manifest(exam_dir)
     if ecf_credit is None:
         ecf_credit = Fraction(manifest["exam"].get("ecf", 1)).limit_denominator(100)
     sheet = read_sheet(read_text(answers), known_columns(manifest), load_mapping(mapping), where=str(answers))
-    graded = grade_sheet(manifest, sheet, ecf_credit)
+    if progress is not None:
+        progress(-len(sheet.rows))  # how many rows, then 1 per row graded
+    graded = grade_sheet(manifest, sheet, ecf_credit, on_row=None if progress is None else lambda: progress(1))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manual_cols = {f"q{q['index']}.{p['id']}" for v in manifest["versions"] for q in v["questions"]

@@ -13,7 +13,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from qgen.errors import SubmissionError
 from qgen.grade.columns import FIXED, answer_columns
@@ -74,18 +74,23 @@ class Graded:
         return sum(s.earned or 0.0 for s in self.scores)
 
 
-def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction = Fraction(1)) -> list[Graded]:
+def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction = Fraction(1),
+                on_row: Callable[[], None] | None = None) -> list[Graded]:
     """Every row of `sheet` graded against the manifest's versions (one output row per input row).
 
     A diagnosed slip earns the bank's exam.slip_credit (stored in the manifest; 0 by default).
+    A row with no version takes the one its student was assigned (`generate --roster`).
+    `on_row()` is called after each row, for a progress bar.
     """
     slip_credit = Fraction(manifest.get("exam", {}).get("slip_credit", 0)).limit_denominator(100)
     versions = {str(v["version"]): v for v in manifest["versions"]}
+    assigned = {s["id"]: s["version"] for s in manifest.get("students", [])}
     rebuilt: dict[str, list[Question]] = {}
     seen: set[str] = set()
     out: list[Graded] = []
     for row in sheet.rows:
         sid, vid = row.get("student_id", "").strip(), row.get("version", "").strip()
+        vid = vid or assigned.get(sid, "")  # a roster's paper says which version its student sat
         if "__malformed__" in row:
             out.append(Graded(sid, vid, f"malformed: {row['__malformed__']}"))
         elif not sid:
@@ -100,6 +105,8 @@ def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction 
                 rebuilt[vid] = [Question.from_record(q) for q in versions[vid]["questions"]]
             scores = [s for q in rebuilt[vid] for s in score_question(q, row, ecf_credit, slip_credit)]
             out.append(Graded(sid, vid, "graded", scores))
+        if on_row is not None:
+            on_row()
     return out
 
 

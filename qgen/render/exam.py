@@ -7,7 +7,9 @@ from typing import Any, Mapping, Sequence
 
 from qgen.errors import RenderError
 from qgen.families.base import Part, Question
-from qgen.render.latex import environment, escape_text, render, render_string
+import jinja2
+
+from qgen.render.latex import _render_error, environment, escape_text, render, render_string
 
 DOCUMENT_TEMPLATE = "document.tex.j2"
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -57,7 +59,13 @@ def exam_context(*, title: str, course: str, date: str, instructions: str, exam_
 
 
 def _macro(name: str):
-    return getattr(environment().get_template(DOCUMENT_TEMPLATE).module, name)
+    """A macro of document.tex.j2 as a function; a template error becomes a RenderError."""
+    def call(*args: Any) -> str:
+        try:
+            return getattr(environment().get_template(DOCUMENT_TEMPLATE).module, name)(*args)
+        except jinja2.TemplateError as exc:
+            raise _render_error(exc, DOCUMENT_TEMPLATE) from exc
+    return call
 
 
 def preamble(exam: Mapping[str, Any], *, key: bool, qr: bool = False) -> str:
@@ -83,9 +91,16 @@ def paper(exam: Mapping[str, Any], questions: Sequence[Question], *, name: str, 
     `name` names the paper in the page log (letters, digits, `-`, `_`, `.`); `student` (id,
     name, place) is plain text and escaped here; `answer_sheet` comes from `answer_sheet_cells`.
     """
+    bodies = [{"title": q.title, "points": q.points, "body": question_body(q, key=key)} for q in questions]
+    return paper_from_bodies(exam, bodies, name=name, key=key, student=student, answer_sheet=answer_sheet)
+
+
+def paper_from_bodies(exam: Mapping[str, Any], bodies: Sequence[Mapping[str, Any]], *, name: str, key: bool,
+                      student: Mapping[str, str] | None = None,
+                      answer_sheet: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """`paper` for questions already rendered: {title, points, body} each (title and body LaTeX)."""
     if not _NAME.fullmatch(name):
         raise RenderError(f"paper name {name!r}: use letters, digits, '-', '_' and '.' only")
-    bodies = [{"title": q.title, "points": q.points, "body": question_body(q, key=key)} for q in questions]
     safe_student = {k: escape_text(v) for k, v in student.items()} if student else None
     return _macro("paper")(exam, {"name": name, "student": safe_student, "answer_sheet": answer_sheet or None},
                            bodies, key)

@@ -21,6 +21,7 @@ at any size.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from urllib.parse import quote, unquote
 
@@ -52,6 +53,7 @@ def read_payload(text: str) -> dict[str, object]:
             "student": unquote(fields[4]) if len(fields) == 5 else None}
 
 
+@functools.lru_cache(maxsize=8192)  # a paper's codes are asked for again by its later passes and its .tex
 def qr_tex(text: str, *, size_mm: float = 16) -> str:
     r"""`{<module length>}{<rows>}` for the template's \qgenqrdef: the symbol `size_mm` wide,
     each row a \qR of light (\qL) and dark (\qD) runs counted in modules."""
