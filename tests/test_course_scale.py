@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
@@ -42,9 +42,14 @@ def _question_pages(path: Path) -> dict[int, int]:
     """The page (from 1) on which each "Question k:" title is printed."""
     found: dict[int, int] = {}
     for page, text in enumerate(_pages_text(path), start=1):
-        for k in re.findall(r"^\s*Question (\d+):", text, re.M):
+        for k in re.findall(r"^\s*Question (\d+):", text, re.MULTILINE):
             found.setdefault(int(k), page)
     return found
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    """roster-versions.csv of an output folder."""
+    return list(csv.DictReader((out / "roster-versions.csv").read_text(encoding="utf-8").splitlines()))
 
 
 def _roster(tmp_path: Path) -> Path:
@@ -118,8 +123,8 @@ def course(tmp_path_factory):
 @needs_pdftotext
 @pytest.mark.latex
 def test_each_student_gets_a_paper_with_name_id_and_place_on_the_cover(course):
-    out, result = course
-    rows = list(csv.DictReader(open(out / "roster-versions.csv", encoding="utf-8")))
+    out, _ = course
+    rows = _rows(out)
     assert [r["name"] for r in rows] == [NASTY, "Zoë Łukasiewicz", "Ann Lee"]
     for row in rows:
         assert row["version"] == version_for("ml-midterm-2026-nn", row["student_id"], ["1", "2", "3"])
@@ -139,7 +144,7 @@ def test_each_student_gets_a_paper_with_name_id_and_place_on_the_cover(course):
 def test_a_students_paper_is_their_versions_exam(course):
     """Apart from the cover's name and the footer's id, a paper reads as its version's exam."""
     out, _ = course
-    row = next(csv.DictReader(open(out / "roster-versions.csv", encoding="utf-8")))
+    row = _rows(out)[0]
     paper, master = _pages_text(out / row["paper"]), _pages_text(out / f"exam-{row['version']}.pdf")
     assert len(paper) == len(master)
     strip = lambda t: re.sub(rf"{re.escape(row['name'])}|{row['student_id']}|Name:|Student ID:|Section B, room 101", "",
@@ -154,7 +159,7 @@ def test_qr_codes_decode_to_exam_version_page_and_student(course, tmp_path):
     from PIL import Image
 
     out, _ = course
-    row = list(csv.DictReader(open(out / "roster-versions.csv", encoding="utf-8")))[1]  # the id "s-42/ä"
+    row = _rows(out)[1]  # the id "s-42/ä"
     pages = len(PdfReader(out / row["paper"]).pages)
     subprocess.run(["pdftoppm", "-png", "-r", "150", str(out / row["paper"]), str(tmp_path / "page")], check=True)
     images = sorted(tmp_path.glob("page-*.png"))
@@ -183,7 +188,7 @@ def test_page_numbers_are_of_the_papers_own_count(course):
 def test_answer_sheet_boxes_mirror_the_answer_template(course):
     out, _ = course
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    template = next(csv.reader(open(out / "answers-template.csv", encoding="utf-8")))
+    template = next(csv.reader((out / "answers-template.csv").read_text(encoding="utf-8").splitlines()))
     from qgen.grade.columns import part_columns
 
     for version in manifest["versions"]:
@@ -241,7 +246,7 @@ def test_fixed_layout_gives_20_versions_the_same_pages(tmp_path):
     (tmp_path / "uneven.yaml").write_text(UNEVEN, encoding="utf-8")
     bank = load_bank(tmp_path / "uneven.yaml")
     ids = [str(v) for v in range(1, 21)]
-    free = write_exam_set(bank, ids, tmp_path / "free", options=Options(qr=False))
+    write_exam_set(bank, ids, tmp_path / "free", options=Options(qr=False))
     natural = {v: (len(PdfReader(tmp_path / "free" / f"exam-{v}.pdf").pages),
                    tuple(sorted(_question_pages(tmp_path / "free" / f"exam-{v}.pdf").items()))) for v in ids}
     assert len(set(natural.values())) > 1, "the test needs versions whose layouts differ"

@@ -15,8 +15,9 @@ no answer column.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 FIXED = ("student_id", "version")
 

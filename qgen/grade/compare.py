@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import functools
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from qgen import numeric
 
@@ -37,7 +38,7 @@ class Tolerance:
     rtol: Fraction = RTOL
 
     @classmethod
-    def for_places(cls, places: int) -> "Tolerance":
+    def for_places(cls, places: int) -> Tolerance:
         """The default for a part asked to `places` decimals.
 
         >>> Tolerance.for_places(2)
@@ -46,7 +47,7 @@ class Tolerance:
         return cls(Fraction(51, 100) * Fraction(1, 10**places))
 
     @classmethod
-    def from_spec(cls, spec: Mapping[str, Any], places: int) -> "Tolerance":
+    def from_spec(cls, spec: Mapping[str, Any], places: int) -> Tolerance:
         """A bank's per-part override: {abs: 0.01} | {rel: 0.05} | {decimals: 2} | {sig_figs: 3}, combinable."""
         base = cls.for_places(int(spec.get("decimals", places)))
         atol = numeric.exact(spec["abs"]) if "abs" in spec else base.atol
@@ -70,7 +71,7 @@ class Verdict:
     entries: tuple[bool, ...] = ()
 
     @classmethod
-    def of(cls, entries: Sequence[bool]) -> "Verdict":
+    def of(cls, entries: Sequence[bool]) -> Verdict:
         """The verdict of entry-wise checks (one entry: right or wrong)."""
         right = sum(entries)
         credit = Fraction(right, len(entries)) if entries else Fraction(0)

@@ -19,9 +19,9 @@ never reported. Shapes have their own check (`shape_slip`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from functools import lru_cache
-from typing import Callable, Iterator, Mapping, Sequence
 
 from qgen import expr as ex
 from qgen import numeric

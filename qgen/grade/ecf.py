@@ -17,8 +17,8 @@ or a wrong ŷ = 0.9933 for y = 1 leaves a loss that rounds to 0).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from fractions import Fraction  # noqa: F401  (the doctests use it)
-from typing import Mapping, Sequence
 
 from qgen.numeric import Value
 from qgen.trace import Trace

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from qgen import numeric
 from qgen.grade.report import SLIP, page, table_html

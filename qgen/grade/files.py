@@ -13,17 +13,25 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from qgen import roster
 from qgen.errors import SubmissionError
-from qgen.roster import read_text
 from qgen.grade.feedback import feedback_pages
 from qgen.grade.report import report_html
-from qgen.grade.sheet import Graded, grade_sheet, grades_table, known_columns, read_sheet, to_csv
+from qgen.grade.sheet import (
+    Graded,
+    grade_sheet,
+    grades_table,
+    known_columns,
+    read_sheet,
+    to_csv,
+)
+from qgen.roster import read_text
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,14 @@ from fractions import Fraction
 from typing import Any
 
 import sympy as sp
-from sympy.parsing.sympy_parser import (function_exponentiation, implicit_application, implicit_multiplication,
-                                        parse_expr, rationalize, standard_transformations)
+from sympy.parsing.sympy_parser import (
+    function_exponentiation,
+    implicit_application,
+    implicit_multiplication,
+    parse_expr,
+    rationalize,
+    standard_transformations,
+)
 
 from qgen.errors import SubmissionError
 

@@ -23,8 +23,9 @@ import html
 import io
 import statistics
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from qgen.grade.score import PartScore
 from qgen.grade.sheet import Graded, score_columns

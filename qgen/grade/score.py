@@ -9,16 +9,17 @@ parts stand in for the true values when a later part is judged again (`ecf.carri
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Any
 
 from qgen import families
 from qgen.errors import QgenError, SubmissionError
 from qgen.grade import ecf
 from qgen.grade.columns import part_columns
-from qgen.grade.diagnose import shape_slip, slips
 from qgen.grade.compare import NUMERIC, Tolerance, Verdict, judge, symbol_names
+from qgen.grade.diagnose import shape_slip, slips
 from qgen.grade.parse import parse_cell
 from qgen.notation import resolve
 from qgen.numeric import Value
@@ -53,7 +54,7 @@ class Question:
     trace: Trace | None = field(default=None)
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> "Question":
+    def from_record(cls, record: Mapping[str, Any]) -> Question:
         """Rebuild the Trace from the stored parameters (a question whose family changed keeps none)."""
         params = {k: v for k, v in record.items() if k not in _META}
         try:

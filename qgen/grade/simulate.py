@@ -10,7 +10,8 @@ produces (a student entered twice, a version that does not exist).
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from qgen import numeric
 from qgen.grade.columns import FIXED, answer_columns, part_columns

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jinja2
 
 from qgen.errors import RenderError
 from qgen.families.base import Part, Question
-import jinja2
-
-from qgen.render.latex import _render_error, environment, escape_text, render, render_string
+from qgen.render.latex import (
+    _render_error,
+    environment,
+    escape_text,
+    render,
+    render_string,
+)
 
 DOCUMENT_TEMPLATE = "document.tex.j2"
 _NAME = re.compile(r"[A-Za-z0-9._-]+")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from qgen.errors import RenderError
 
-__all__ = ["GraphNode", "Layout", "depths", "layout", "draw_graph", "edges_of"]
+__all__ = ["GraphNode", "Layout", "depths", "draw_graph", "edges_of", "layout"]
 
 RADIUS = 0.45  # cm: a node's circle (minimum size=9mm)
 HALF_STEP = 0.75  # cm: the vertical grid; two nodes of a column are at least two half-steps apart
@@ -171,7 +171,7 @@ def _placements(m: int, k: int) -> list[tuple[int, ...]]:
     return _placements_cached(m, k)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _placements_cached(m: int, k: int) -> list[tuple[int, ...]]:
     out: list[tuple[int, ...]] = []
     for combo in itertools.combinations(range(-k, k + 1), m):
