@@ -33,12 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def floor(out: Path, work: Path, kind: str) -> tuple[float, int]:
     """One pdflatex pass over every `kind` paper of `out` in one document: (seconds, pages)."""
     texts = [p.read_text(encoding="utf-8") for p in sorted(out.glob(f"{kind}-*.tex"))]
-    head, _, _ = texts[0].partition("\\begin{document}")
-    head = head.rstrip()
-    head = head[:head.rindex("\n")]  # the first paper's table line goes; each paper brings its own
-    tables = [t.partition("\\begin{document}")[0].rstrip().rsplit("\n", 1)[1] for t in texts]
-    bodies = [t.partition("\\begin{document}")[2].rpartition("\\end{document}")[0] for t in texts]
-    doc = "\n".join([head, *tables, "\\begin{document}", *bodies, "\\end{document}", ""])
+    head = texts[0].partition("\\begin{document}")[0]
+    papers = [t.partition("\\begin{document}")[2].rpartition("\\end{document}")[0] for t in texts]
+    doc = "".join([head, "\\begin{document}", *papers, "\\end{document}\n"])
     tex = work / f"floor-{kind}.tex"
     tex.write_text(doc, encoding="utf-8")
     start = time.perf_counter()

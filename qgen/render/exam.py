@@ -114,13 +114,15 @@ def paper_from_bodies(exam: Mapping[str, Any], bodies: Sequence[Mapping[str, Any
 
 
 def assemble(head: str, papers: Sequence[tuple[str, str]]) -> str:
-    """A whole document: the preamble, then each paper's (tables, body)."""
-    out = [head.rstrip("\n"), ""]
+    """A whole document: the preamble, then each paper's tables (one line) and body.
+
+    The tables go right before their paper, after the one before it has printed its last page,
+    so TeX holds one paper's QR codes at a time; a paper's body starts two lines after
+    `\\begin{document}` in its own .tex.
+    """
+    out = [head.rstrip("\n"), r"\begin{document}"]
     for table, body in papers:
-        out += [table.rstrip("\n"), ""]
-    out.append(r"\begin{document}")
-    for _, body in papers:
-        out.append(body.rstrip("\n"))
+        out += [table.strip(), body.strip("\n")]
     out += [r"\end{document}", ""]
     return "\n".join(out)
 

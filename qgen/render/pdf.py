@@ -510,10 +510,9 @@ def _run_pdflatex(tex: Path, timeout: float, running: _Running, text: str, batch
 
 def _paper_at(text: str, line: int) -> tuple[str, int] | None:
     r"""The paper whose body holds `line` of a batch document, and the line in the paper's own
-    .tex (which has the same preamble and a one-line table, so its body starts at a fixed line)."""
+    .tex, where (see exam.assemble) the body starts two lines after \begin{document}."""
     lines = text.splitlines()
-    begin = lines.index(r"\begin{document}") + 1  # 1-based number of the first body line - 1
-    own_begin = begin - (sum(1 for ln in lines[:begin] if ln.startswith(r"\qgenexpect{")) - 1) * 2
+    begin = lines.index(r"\begin{document}")  # 0-based, the same in the paper's own .tex
     start, name = None, None
     for number in range(begin, min(line, len(lines))):
         found = re.match(r"\\qgenbeginpaper\{([^}]*)\}", lines[number])
@@ -521,7 +520,7 @@ def _paper_at(text: str, line: int) -> tuple[str, int] | None:
             start, name = number, found[1]
     if name is None:
         return None
-    return name, own_begin + 1 + (line - 1 - start)
+    return name, (begin + 2) + (line - 1 - start) + 1
 
 
 def _names(batch: list[PaperJob]) -> str:
