@@ -151,29 +151,19 @@ def evaluate(e: Expr, env: Mapping[str, Value], table: Table | None = None) -> V
     >>> evaluate(Fn("sigmoid", (Ref("z"),)), {"z": Fraction(1)}, Stated())
     Fraction(73, 100)
     """
-    kind = type(e)  # the common leaves first, by exact type: this runs for every node of every formula
+    kind = type(e)  # the leaves first, by exact type: this runs for every node of every formula
     if kind is Ref:
         return env[e.key]
     if kind is Const:
         return e.value
-    if isinstance(e, Const):
-        return e.value
-    if isinstance(e, Ref):
-        return env[e.key]
     if isinstance(e, Sum):
-        total: Value = Fraction(0)
-        for t in e.terms:
-            total = numeric.add(total, evaluate(t, env, table))
-        return total
+        return _fold(numeric.add, Fraction(0), e.terms, env, table)
     if isinstance(e, Sub):
         return numeric.sub(evaluate(e.left, env, table), evaluate(e.right, env, table))
     if isinstance(e, Neg):
         return -evaluate(e.arg, env, table)
     if isinstance(e, Prod):
-        result: Value = Fraction(1)
-        for f in e.factors:
-            result = numeric.mul(result, evaluate(f, env, table))
-        return result
+        return _fold(numeric.mul, Fraction(1), e.factors, env, table)
     if isinstance(e, Div):
         return numeric.div(evaluate(e.num, env, table), evaluate(e.den, env, table))
     if isinstance(e, Pow):
@@ -188,6 +178,25 @@ def evaluate(e: Expr, env: Mapping[str, Value], table: Table | None = None) -> V
                 return stated
         return FUNCTIONS[e.name](*args)
     raise TypeError(f"not an expression: {e!r}")
+
+
+def _fold(op: Callable[[Value, Value], Value], unit: Fraction, items: tuple[Expr, ...], env: Mapping[str, Value],
+          table: Table | None) -> Value:
+    """unit op v1 op v2 …, left to right (a sum from 0, a product from 1).
+
+    An exact first value is taken as it is: 0 + v and 1 · v are v for a Fraction, and the
+    Fraction arithmetic they would cost is most of evaluating a formula. Anything else (a
+    50-digit real) goes through `op` with the unit, exactly as the loop always did.
+    """
+    it = iter(items)
+    first = next(it, None)
+    if first is None:
+        return unit
+    value = evaluate(first, env, table)
+    result = value if type(value) is Fraction else op(unit, value)
+    for item in it:
+        result = op(result, evaluate(item, env, table))
+    return result
 
 
 def children(e: Expr) -> tuple[Expr, ...]:

@@ -12,16 +12,18 @@ True
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -145,11 +147,14 @@ def draw_once(exam_id: str, spec: QuestionSpec, version: str, salt: int, domain:
     return Drawn(seed, tally, fp, problems, None if problems else q)
 
 
-def draw_alone(exam_id: str, spec: QuestionSpec, version: str) -> list[Drawn]:
+def draw_alone(exam_id: str, spec: QuestionSpec, version: str, seen: set[str] | None = None) -> list[Drawn]:
     """Salts 0, 1, … of a question until one meets its own constraints (or fails): no other version needed.
 
     A worker process draws these ahead; `draw_question` then only checks the accepted draw
     against the versions before it, and draws on from the next salt where it collides.
+    `seen`: fingerprints this worker expects earlier versions to hold; a draw among them will
+    most likely collide, so the drawing goes on to the next fair one (and adds it to `seen`).
+    Either way `draw_question` decides exactly as without them: this only spares it redraws.
     """
     if spec.params is not None:  # pinned: built once per version, never redrawn
         try:
@@ -159,9 +164,12 @@ def draw_alone(exam_id: str, spec: QuestionSpec, version: str) -> list[Drawn]:
     domain = shared_domain(exam_id, spec)
     out: list[Drawn] = []
     for salt in range(MAX_REDRAWS):
-        out.append(draw_once(exam_id, spec, version, salt, domain))
-        if out[-1].error is not None or not out[-1].problems:
+        d = draw_once(exam_id, spec, version, salt, domain)
+        out.append(d)
+        if d.error is not None or (not d.problems and (seen is None or d.fp not in seen)):
             break
+    if seen is not None and out[-1].question is not None:
+        seen.add(out[-1].fp)
     return out
 
 
@@ -216,29 +224,43 @@ def build_version(bank: Bank, version: str, draws: Draws | None = None,
     return Version(version, tuple(q for q, _ in built), tuple(seed for _, seed in built))
 
 
-def build_versions(bank: Bank, ids: Iterable[str], draws: Draws | None = None, jobs: int | None = None) -> list[Version]:
+def build_versions(bank: Bank, ids: Iterable[str], draws: Draws | None = None, jobs: int | None = None,
+                   progress: Callable[[Version], None] | None = None) -> list[Version]:
     """The versions `ids` in order, no two sharing a question's numbers.
 
     With `jobs` > 1 (None: every core) and a run big enough to pay for starting processes,
     worker processes draw each version's questions ahead, on their own; this process then
     walks the versions in order exactly as the sequential loop does, redrawing only where a
     question's numbers collide with an earlier version's. The result is the same either way.
+    `progress` is called with each version as it is done, in order (for a progress bar).
     """
     ids = list(ids)
     draws = draws if draws is not None else Draws()
-    workers = _workers(jobs, len(ids) * len(bank.questions))
+    done = progress or (lambda v: None)
+    method = _start_method()
+    workers = _workers(jobs, len(ids) * len(bank.questions), method)
+    versions: list[Version] = []
     if workers <= 1:
-        return [build_version(bank, v, draws) for v in ids]
-    with _drawing_ahead(bank, ids, workers) as ahead:
-        return [build_version(bank, v, draws, drawn) for v, drawn in zip(ids, ahead)]
+        for v in ids:
+            versions.append(build_version(bank, v, draws))
+            done(versions[-1])
+        return versions
+    with _drawing_ahead(bank, ids, workers, method) as ahead, _collector_paused():
+        for v, drawn in zip(ids, ahead):
+            versions.append(build_version(bank, v, draws, drawn))
+            done(versions[-1])
+    return versions
 
 
 # -- drawing ahead in worker processes ------------------------------------------------------
-# Questions (one version's question each) below which starting processes costs more than it saves.
-# Measured on 2 cores with the example midterm (5 questions): forking 2 workers pays from about
-# 40 questions; spawning them (macOS, Windows: each imports numpy, sympy, mpmath) from about 250.
-MIN_PARALLEL = {"fork": 40, "spawn": 250}
+# Questions (a version's question each) a worker process must have to pay for starting it. Measured
+# on 2 cores (the example midterm, 5 questions a version, and one-family banks): forked workers pay
+# from about 30-40 questions in all; spawned ones (macOS, Windows), which import numpy, sympy and
+# mpmath and start with cold caches, from about 800.
+PER_WORKER = {"fork": 20, "spawn": 400}
+CHUNK = 8  # versions a worker draws per task: little to wait for at the end, few messages
 _BANK: Bank | None = None  # a worker's bank, sent once when it starts
+_SEEN: dict[int, set[str]] = {}  # per question: the fingerprints a worker drew for its versions so far
 
 
 def _start_method() -> str:
@@ -246,38 +268,69 @@ def _start_method() -> str:
     return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
 
 
-def _workers(jobs: int | None, questions: int) -> int:
+def _workers(jobs: int | None, questions: int, method: str | None = None) -> int:
     """How many worker processes to draw `questions` with (1: draw them here, no processes)."""
-    jobs = os.cpu_count() or 1 if jobs is None else jobs
-    if jobs <= 1 or questions < MIN_PARALLEL[_start_method()]:
-        return 1
-    return jobs
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    return max(1, min(jobs, questions // PER_WORKER[method or _start_method()]))
 
 
 def _start_worker(bank: Bank) -> None:
     global _BANK
     _BANK = bank
+    _SEEN.clear()
 
 
-def _draw_versions(ids: list[str]) -> list[list[list[Drawn]]]:
-    """In a worker: per version, per question, the draws `draw_alone` makes."""
+def _draw_versions(ids: list[str]) -> bytes:
+    """In a worker: per version, per question, the draws `draw_alone` makes (pickled, see `_unpickled`).
+
+    The fingerprints this worker drew for its earlier versions go along (`seen`): a question
+    with few possible instances then comes with its redraws, instead of this process redrawing
+    them one after the other (the other worker's versions it cannot know; those it still does).
+    """
     assert _BANK is not None
-    return [[draw_alone(_BANK.exam_id, spec, v) for spec in _BANK.questions] for v in ids]
+    drawn = [[draw_alone(_BANK.exam_id, spec, v,
+                         _SEEN.setdefault(spec.index, set()) if spec.rules.on("distinct_versions") else None)
+              for spec in _BANK.questions] for v in ids]
+    return pickle.dumps(drawn, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpickled(data: bytes) -> list[list[list[Drawn]]]:
+    """What `_draw_versions` sent (unpickled here, not in the pool's thread: see `_collector_paused`)."""
+    return pickle.loads(data)
 
 
 @contextmanager
-def _drawing_ahead(bank: Bank, ids: list[str], workers: int) -> Iterator[Iterator[list[list[Drawn]]]]:
+def _collector_paused() -> Iterator[None]:
+    """The garbage collector off while this process receives the workers' questions.
+
+    A solved question is thousands of small objects (Trace quantities, formulas, numbers), and
+    unpickling them in bursts sets off collection after collection over everything received so
+    far, which cost as much as the unpickling. They are not garbage; the collector runs again
+    (once) when the exam is complete.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+@contextmanager
+def _drawing_ahead(bank: Bank, ids: list[str], workers: int, method: str) -> Iterator[Iterator[list[list[Drawn]]]]:
     """Per version of `ids`, in order, what workers drew ahead; the pool goes away with the block.
 
-    Versions go out in small chunks, so the first ones come back early and the cores stay busy
-    to the end; leaving the block early (an error) cancels the chunks not started yet.
+    Versions go out in small chunks (at most CHUNK), so the first ones come back early and the
+    cores stay busy to the end; leaving the block early (an error) cancels the chunks not
+    started yet.
     """
-    size = max(1, min(8, len(ids) // (4 * workers)))
+    size = max(1, min(CHUNK, len(ids) // (4 * workers)))
     chunks = [ids[n:n + size] for n in range(0, len(ids), size)]
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(_start_method()),
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
                                initializer=_start_worker, initargs=(bank,))
     try:
-        yield (drawn for chunk in pool.map(_draw_versions, chunks) for drawn in chunk)
+        yield (drawn for chunk in pool.map(_draw_versions, chunks) for drawn in _unpickled(chunk))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

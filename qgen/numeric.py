@@ -40,6 +40,9 @@ def _real_from_mpf(mpf: tuple) -> "mpmath.mpf":
 copyreg.pickle(Real, lambda v: (_real_from_mpf, (v._mpf_,)))
 
 
+_FLOATS: dict[float, Fraction] = {}  # samplers draw the same few decimals (0.5, -1.5) over and over
+
+
 def exact(x: object) -> Fraction:
     """A Fraction from an int, a decimal string, a float as written (1.3 -> 13/10), or a Fraction.
 
@@ -53,9 +56,15 @@ def exact(x: object) -> Fraction:
     if isinstance(x, int):
         return Fraction(x)
     if isinstance(x, float):
+        known = _FLOATS.get(x)
+        if known is not None:
+            return known
         if not math.isfinite(x):
             raise ValueError(f"{x!r} is not a finite number")
-        return Fraction(repr(x))
+        if len(_FLOATS) >= 4096:
+            _FLOATS.clear()
+        known = _FLOATS[x] = Fraction(repr(x))  # -0.0 and 0.0 share an entry: both are 0
+        return known
     if isinstance(x, str):
         return Fraction(x.strip().replace("\u2212", "-"))
     if isinstance(x, Real):
@@ -92,16 +101,22 @@ def pair(a: Value, b: Value) -> tuple[Value, Value]:
 
 
 def add(a: Value, b: Value) -> Value:
+    if type(a) is Fraction and type(b) is Fraction:  # the common case, without `pair`'s checks
+        return a + b
     a, b = pair(a, b)
     return a + b
 
 
 def sub(a: Value, b: Value) -> Value:
+    if type(a) is Fraction and type(b) is Fraction:  # the common case, without `pair`'s checks
+        return a - b
     a, b = pair(a, b)
     return a - b
 
 
 def mul(a: Value, b: Value) -> Value:
+    if type(a) is Fraction and type(b) is Fraction:  # the common case, without `pair`'s checks
+        return a * b
     a, b = pair(a, b)
     return a * b
 

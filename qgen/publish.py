@@ -28,7 +28,7 @@ from typing import Any
 from qgen import difficulty
 from qgen.bank import Bank
 from qgen.errors import QgenError, RenderError
-from qgen.generate import Draws, Version, build_version, manifest
+from qgen.generate import Draws, Version, build_versions, manifest
 from qgen.grade.columns import template_header
 from qgen.render import pdf
 from qgen.render.exam import answer_sheet_cells, exam_context, paper, preamble, tables
@@ -94,12 +94,8 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
         pdf.require_tex()
     tell = progress or (lambda stage, n: None)
 
-    versions: list[Version] = []
-    draws = Draws()
     tell("versions", -len(version_ids))
-    for vid in version_ids:
-        versions.append(build_version(bank, vid, draws))
-        tell("versions", 1)
+    versions = build_versions(bank, version_ids, Draws(), jobs=jobs, progress=lambda v: tell("versions", 1))
     by_id = {v.id: v for v in versions}
 
     report = difficulty.compare(difficulty.measure_versions(versions))

@@ -18,7 +18,6 @@ error-carried-forward and in the worked lines, which say so.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from fractions import Fraction  # noqa: F401  (the doctests use it)
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
@@ -54,10 +53,18 @@ class Quantity:
     role: str
     inline: bool = False
 
-    @functools.cached_property
+    @property
     def deps(self) -> tuple[str, ...]:
-        """Keys this quantity's formula refers to, without repeats (worked out once)."""
-        return tuple(dict.fromkeys(ex.refs(self.expr))) if self.expr is not None else ()
+        """Keys this quantity's formula refers to, without repeats (worked out once).
+
+        Kept in the instance by hand: functools.cached_property takes a lock on every first
+        read (Python < 3.12), which cost more than the walk, and every worked line reads it.
+        """
+        known = self.__dict__.get("_deps")
+        if known is None:
+            known = tuple(dict.fromkeys(ex.refs(self.expr))) if self.expr is not None else ()
+            object.__setattr__(self, "_deps", known)  # a memo, not a field: the dataclass stays frozen
+        return known
 
 
 class Trace:
@@ -189,10 +196,10 @@ class Trace:
     # -- worked solutions ----------------------------------------------------------------
     def expanded(self, key: str) -> Expr | None:
         """The formula of `key` with every inline (delta) quantity replaced by its own formula."""
-        formula = self._q[key].expr
-        if formula is None:
-            return None
-        return ex.substitute(formula, lambda k: self._q[k].expr if self._q[k].inline else None)
+        q = self._q[key]
+        if q.expr is None or not any(self._q[k].inline for k in q.deps):
+            return q.expr  # nothing to expand (most formulas): no need to walk and rebuild the tree
+        return ex.substitute(q.expr, lambda k: self._q[k].expr if self._q[k].inline else None)
 
     def symbol(self, key: str, notation: Notation) -> str:
         """The LaTeX symbol of `key` in `notation`."""

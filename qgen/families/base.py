@@ -156,8 +156,13 @@ class Family(Protocol):
 
 # -- helpers shared by families ------------------------------------------------------------
 def number_part(trace: Trace, notation: Notation, *, id: str, prompt: str, keys: Sequence[str], places: int,
-                section: str, points: float = 1, kind: str | None = None, box_cm: float | None = None) -> Part:
-    """A part answered by the values of Trace keys: one key is a number, several a vector."""
+                section: str, points: float = 1, kind: str | None = None, box_cm: float | None = None,
+                worked: Sequence[str] | None = None) -> Part:
+    """A part answered by the values of Trace keys: one key is a number, several a vector.
+
+    `worked`: the worked lines to show instead of each key's own line (which are then not made:
+    they are most of the cost of a part).
+    """
     kind = kind or ("number" if len(keys) == 1 else "vector")
     values = [trace[k] for k in keys]
     shown = [numeric.decimal_str(v, places) for v in values]
@@ -167,7 +172,7 @@ def number_part(trace: Trace, notation: Notation, *, id: str, prompt: str, keys:
     else:
         answer = [numeric.to_float(v) for v in values]
         answer_tex = r"\begin{bmatrix} " + r" \\ ".join(shown) + r" \end{bmatrix}"
-    worked = tuple(trace.explain(k, notation, places) for k in keys)
+    worked = tuple(trace.explain(k, notation, places) for k in keys) if worked is None else tuple(worked)
     return Part(id=id, prompt=prompt, kind=kind, points=points, answer=answer, answer_tex=answer_tex, section=section,
                 keys=tuple(keys), places=places, worked=worked, box_cm=box_cm or (1.4 if kind == "number" else 2.2))
 

@@ -296,8 +296,8 @@ def _parts(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
         return t.symbol(key, nt)
 
     def add(id: str, prompt: str, keys: list[str], section: str, worked: list[str] | None = None, **kw: Any) -> None:
-        part = number_part(t, nt, id=id, prompt=prompt, keys=keys, places=places, section=section, **kw)
-        parts.append(part if worked is None else replace(part, worked=tuple(worked)))
+        parts.append(number_part(t, nt, id=id, prompt=prompt, keys=keys, places=places, section=section,
+                                 worked=worked, **kw))
 
     def listed(keys: list[str]) -> str:
         return ", ".join(f"${sym(k)}$" for k in keys[:-1]) + f" and ${sym(keys[-1])}$"

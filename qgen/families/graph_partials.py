@@ -14,6 +14,7 @@ Parameters (the pin form):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 from fractions import Fraction
@@ -25,7 +26,7 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Const, Fn, Prod, Ref, Sub, Sum
-from qgen.families.base import Part, Question, number_part
+from qgen.families.base import Handover, Part, Question, number_part
 from qgen.families.domain import draw, draw_fair
 from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn.network import param_number
@@ -149,6 +150,13 @@ def parse(params: Mapping[str, Any]) -> tuple[tuple[Fraction, Fraction], dict[st
     return x, {w: number(raw_w[w], f"params.weights.{w}") for w in WEIGHTS}
 
 
+_CHECKED = Handover()  # the traces `problems` built for the draw it checked last
+
+
+def _key(x: tuple[Fraction, Fraction], weights: Mapping[str, Fraction]) -> tuple[Fraction, ...]:
+    return (*x, *(weights[w] for w in WEIGHTS))
+
+
 def problems(params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
     """The fairness constraints an instance breaks, as `constraint: detail` (empty: a good question)."""
     x, weights = parse(params)
@@ -163,6 +171,7 @@ def problems(params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
     if stated[_r(1)] > 0 and all(stated[f"{q}[1]"] == stated[f"{q}[2]"] for q in ("r", "s")):
         out.append(problem("well_posed", "both live paths have the same stated r and s"))
     rounded = stated_trace(x, weights, stated)
+    _CHECKED.keep(_key(x, weights), (exact, stated, rounded))
     nonzero = 0
     for w in WEIGHTS:
         e, r = exact[partial_key(w)], rounded[partial_key(w)]
@@ -226,9 +235,12 @@ class GraphPartials:
         """The question for fixed parameters (sampled, or pinned by a bank or --params)."""
         x, weights = parse(params)
         nt = replace(notation.retyped(PathNotation), d=r"\partial")  # a weight is called d: dy/dd would confuse
-        exact = exact_trace(x, weights)
-        stated = stated_values(exact)
-        t = stated_trace(x, weights, stated)
+        checked = _CHECKED.take(_key(x, weights))  # the sampler's check of this draw built them already
+        if checked is None:
+            exact = exact_trace(x, weights)
+            stated = stated_values(exact)
+            checked = (exact, stated, stated_trace(x, weights, stated))
+        exact, stated, t = checked
         parts = [_part(t, exact, nt, w, places) for w in WEIGHTS]
         fmt = numeric.decimal_str
         context = {
@@ -283,12 +295,16 @@ def _part(t: Trace, exact: Trace, nt: Notation, w: str, places: int) -> Part:
 
 def figure(nt: Notation) -> str:
     """The network as TikZ: inputs, r, s, y, with the weights on their edges (names in `nt`)."""
-    def name(letter: str, k: int) -> str:
-        return nt.symbol(Sym(letter, index=(k,)))
+    return _figure(tuple(nt.symbol(Sym(letter, index=(k,))) for letter in "xrs" for k in (1, 2)))
 
-    nodes = [GraphNode("x1", name("x", 1), kind="input"), GraphNode("x2", name("x", 2), kind="input"),
-             GraphNode("r1", name("r", 1), ("x1", "x2")), GraphNode("r2", name("r", 2), ("x1", "x2")),
-             GraphNode("s1", name("s", 1), ("r1",)), GraphNode("s2", name("s", 2), ("r2",)),
+
+@functools.lru_cache(maxsize=64)  # the same for every version (only the names change the drawing): its layout is a search
+def _figure(names: tuple[str, ...]) -> str:
+    """The figure with these names of x₁, x₂, r₁, r₂, s₁, s₂."""
+    x1, x2, r1, r2, s1, s2 = names
+    nodes = [GraphNode("x1", x1, kind="input"), GraphNode("x2", x2, kind="input"),
+             GraphNode("r1", r1, ("x1", "x2")), GraphNode("r2", r2, ("x1", "x2")),
+             GraphNode("s1", s1, ("r1",)), GraphNode("s2", s2, ("r2",)),
              GraphNode("y", "y", ("s1", "s2"))]
     labels = {("x1", "r1"): "c", ("x2", "r1"): "e", ("x1", "r2"): "d", ("x2", "r2"): "f",
               ("r1", "s1"): "a", ("r2", "s2"): "b"}

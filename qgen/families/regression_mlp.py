@@ -9,7 +9,6 @@ points, and why this update is twice the one of the ½-loss. Worked lines shared
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -210,8 +209,8 @@ def _numbers(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
         return t.symbol(key, nt)
 
     def add(id: str, prompt: str, keys: list[str], section: str, worked: list[str] | None = None, **kw: Any) -> None:
-        part = number_part(t, nt, id=id, prompt=prompt, keys=keys, places=places, section=section, **kw)
-        parts.append(part if worked is None else replace(part, worked=tuple(worked)))
+        parts.append(number_part(t, nt, id=id, prompt=prompt, keys=keys, places=places, section=section,
+                                 worked=worked, **kw))
 
     fwd = "Forward pass"
     for p in points:

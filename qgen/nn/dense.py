@@ -96,7 +96,62 @@ def _sym_of(key: str, depth: int) -> Sym:
 
 
 def build(net: Network, table: FunctionTable | None = None) -> Trace:
-    """The Trace of a network: see the module docstring for what it holds."""
+    """The Trace of a network: see the module docstring for what it holds.
+
+    Which quantities a network has, and their symbols and formulas, depend only on its shape
+    (widths, activations, loss, reduction, number of points, table or not), and sampling
+    builds thousands of networks of one shape: the first of a shape is built quantity by
+    quantity and its plan kept; the others replay the plan with their own numbers, which
+    gives the same Trace (same keys, order, symbols, formulas and so values).
+    """
+    shape = _shape(net, table)
+    plan = _PLANS.get(shape)
+    if plan is None:
+        t = _build(net, table)
+        if len(_PLANS) >= 256:
+            _PLANS.clear()
+        _PLANS[shape] = tuple((q.key, q.sym, q.expr, q.role, q.inline) for q in t)
+        return t
+    given = _given_values(net)
+    t = Trace(table=table)
+    for key, sym, formula, role, inline in plan:
+        if formula is None:
+            t.given(key, sym, given[key], role)
+        else:
+            t.add(key, sym, formula, role, inline=inline)
+    return t
+
+
+_PLANS: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}  # shape -> (key, sym, formula, role, inline) per quantity
+
+
+def _shape(net: Network, table: FunctionTable | None) -> tuple[Any, ...]:
+    """What the quantities of a network's Trace depend on: everything but its numbers."""
+    layers = tuple((layer.n_out, layer.n_in, layer.activation, layer.slope) for layer in net.layers)
+    return layers, net.loss, net.reduction, len(net.data), table is not None
+
+
+def _given_values(net: Network) -> dict[str, Any]:
+    """The value of every given quantity of the network's Trace, by key (as `_Builder` names them)."""
+    out: dict[str, Any] = {}
+    for l, layer in enumerate(net.layers, start=1):
+        for i in range(1, layer.n_out + 1):
+            for j in range(1, layer.n_in + 1):
+                out[w_key(l, i, j)] = layer.W[i - 1][j - 1]
+            out[w_key(l, i, 0)] = layer.b[i - 1]
+    out["lr"] = net.learning_rate
+    several = len(net.data) > 1
+    for n, data in enumerate(net.data, start=1):
+        p = n if several else None
+        for j, v in enumerate(data.x, start=1):
+            out[x_key(j, p)] = v
+        for k, v in enumerate(data.y, start=1):
+            out[y_key(k, p)] = v
+    return out
+
+
+def _build(net: Network, table: FunctionTable | None = None) -> Trace:
+    """The Trace of a network, built stage by stage (what `build` replays)."""
     b = _Builder(net, table)
     b.parameters()
     for n in range(1, len(net.data) + 1):

@@ -176,7 +176,11 @@ def _number(v: Any, where: str) -> Fraction:
 def _vector(v: Any, where: str) -> tuple[Fraction, ...]:
     if isinstance(v, (int, float, str)) and not isinstance(v, bool):
         v = [v]
-    return tuple(_number(x, f"{where}[{i}]") for i, x in enumerate(_list(v, where, nonempty=True)))
+    items = _list(v, where, nonempty=True)
+    try:  # samplers convert thousands of drawn networks: the key of an entry is written only for an error
+        return tuple(numeric.exact(x) for x in items)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return tuple(_number(x, f"{where}[{i}]") for i, x in enumerate(items))
 
 
 def _layer(raw: Any, where: str) -> Layer:
