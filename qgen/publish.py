@@ -266,11 +266,13 @@ def _settled(layout: pdf.PaperLayout, target: dict[str, int]) -> bool:
 
 
 def _write_tex(path: Path, head: str, job: pdf.PaperJob, pages: int | None) -> None:
-    """A paper's standalone .tex: what was compiled, with its final page count."""
+    """A paper's standalone .tex: what was compiled, with its final page count (None: not known)."""
     from qgen.render.exam import assemble
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    qr = job.qr(pages or 12) if job.qr else ()
+    # a page count unknown (--no-pdf): the paper's code without a page, on every page; 13 codes
+    # per paper would be most of the time `--no-pdf` takes
+    qr = job.qr(pages or 0) if job.qr else ()
     path.write_text(assemble(head, [(tables(job.name, pages or "?", job.force, qr), job.body)]), encoding="utf-8")
 
 

@@ -105,9 +105,26 @@ def _compile(tex_path: Path, timeout: float, running: _Running) -> Path:
     log_path = folder / f"{stem}.log"
     _remove(folder, stem, (".pdf", *_AUX_SUFFIXES))
 
+    done = _run(_LATEXMK, tex_path, timeout, running)
+    if done is None:
+        _remove(folder, stem, _FAILED_LEFTOVERS)
+        where = f" (partial log: {log_path})" if log_path.is_file() else ""
+        raise RenderError(f"{tex_path.name}: LaTeX exceeded {timeout:g} seconds and was stopped{where}")
+    returncode, output = done
+    if returncode != 0 or not pdf_path.is_file():
+        _remove(folder, stem, _FAILED_LEFTOVERS)
+        raise RenderError(_failure_message(tex_path, log_path, output))
+
+    _clean_aux(folder, stem)
+    return pdf_path
+
+
+def _run(command: tuple[str, ...], tex: Path, timeout: float, running: _Running) -> tuple[int, str] | None:
+    """Run a TeX command on `tex` in its folder: (exit code, output), or None after a timeout
+    (the process group killed). An interrupt kills it too, so no pdflatex is left behind."""
     proc = subprocess.Popen(
-        [*_LATEXMK, tex_path.name],
-        cwd=folder,
+        [*command, tex.name],
+        cwd=tex.parent,
         env=_tex_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -120,25 +137,14 @@ def _compile(tex_path: Path, timeout: float, running: _Running) -> Path:
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         proc.communicate()
-        _remove(folder, stem, _FAILED_LEFTOVERS)
-        where = f" (partial log: {log_path})" if log_path.is_file() else ""
-        raise RenderError(
-            f"{tex_path.name}: LaTeX exceeded {timeout:g} seconds and was stopped{where}"
-        ) from None
-    except BaseException:  # e.g. KeyboardInterrupt: leave no pdflatex behind
+        return None
+    except BaseException:  # e.g. KeyboardInterrupt
         _kill_group(proc)
         proc.wait()
         raise
     finally:
         running.discard(proc)
-
-    if proc.returncode != 0 or not pdf_path.is_file():
-        _remove(folder, stem, _FAILED_LEFTOVERS)
-        output = (stdout + stderr).decode("utf-8", errors="replace")
-        raise RenderError(_failure_message(tex_path, log_path, output))
-
-    _clean_aux(folder, stem)
-    return pdf_path
+    return proc.returncode, (stdout + stderr).decode("utf-8", errors="replace")
 
 
 def compile_many(
@@ -474,27 +480,16 @@ def _compile_batch(stem: Path, batch: list[PaperJob], preamble: str, expect: _Ex
 
 def _run_pdflatex(tex: Path, timeout: float, running: _Running, text: str, batch: list[PaperJob]) -> None:
     """One pdflatex pass over a batch document; a failure names the paper and its own line."""
-    proc = subprocess.Popen([*_PDFLATEX, tex.name], cwd=tex.parent, env=_tex_env(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    running.add(proc)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        proc.communicate()
+    done = _run(_PDFLATEX, tex, timeout, running)
+    if done is None:
         raise RenderError(f"{tex.name} ({_names(batch)}): LaTeX exceeded {timeout:g} seconds and was stopped "
-                          f"(partial log: {tex.with_suffix('.log')})") from None
-    except BaseException:
-        _kill_group(proc)
-        proc.wait()
-        raise
-    finally:
-        running.discard(proc)
-    if proc.returncode == 0 and tex.with_suffix(".pdf").is_file():
+                          f"(partial log: {tex.with_suffix('.log')})")
+    returncode, output = done
+    if returncode == 0 and tex.with_suffix(".pdf").is_file():
         return
     log = tex.with_suffix(".log")
     if not log.is_file():
-        tail = "\n".join((stdout + stderr).decode("utf-8", errors="replace").strip().splitlines()[-_LOG_TAIL:])
+        tail = "\n".join(output.strip().splitlines()[-_LOG_TAIL:])
         raise RenderError(f"{tex.name}: pdflatex failed before it wrote a log:\n{tail}")
     file, line, message, context = _first_error(log.read_text(encoding="utf-8", errors="replace").splitlines())
     where = f"{tex.name}:{line}" if line else tex.name
