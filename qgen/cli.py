@@ -135,19 +135,23 @@ def _plain_number(value, places: int) -> str:
 @click.option("--no-qr", is_flag=True, help="No QR code (exam id, version, page, student) on the exam pages.")
 @click.option("--combined", is_flag=True,
               help="Also write exams-all.pdf (students' papers in roster order, else the versions) and keys-all.pdf.")
+@click.option("--duplex", is_flag=True,
+              help="With --combined: pad each paper to an even page count, for double-sided printing.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bool, force: bool, jobs: int | None,
              timeout: float, roster: Path | None, fixed_layout: bool, answer_sheet: bool, no_qr: bool, combined: bool,
-             quiet: bool) -> None:
+             duplex: bool, quiet: bool) -> None:
     """Make exam sheets, answer keys and manifest.json for every version of BANK."""
     from qgen.publish import Options, write_exam_set
     from qgen.roster import load_roster
 
     if no_pdf and (fixed_layout or combined):
         raise click.UsageError("--fixed-layout and --combined need the PDFs; drop --no-pdf")
+    if duplex and not combined:
+        raise click.UsageError("--duplex pads the papers of --combined's PDFs; add --combined")
     bank = load_bank(bank_file)
     options = Options(roster=load_roster(roster) if roster else (), fixed_layout=fixed_layout,
-                      answer_sheet=answer_sheet, qr=not no_qr, combined=combined)
+                      answer_sheet=answer_sheet, qr=not no_qr, combined=combined, duplex=duplex)
     count = versions or bank.versions
     out = out or Path("build") / bank.exam_id
     labels = {"versions": "solving versions", "layout": "fixing the layout", "pdf": "compiling PDFs"}

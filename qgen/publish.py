@@ -47,6 +47,7 @@ class Options:
     answer_sheet: bool = False
     qr: bool = True
     combined: bool = False
+    duplex: bool = False  # combined PDFs: every paper starts on a new sheet
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
             (staging / "roster-versions.csv").write_text(_roster_csv(students), encoding="utf-8")
         pdfs = [p.job.dest for p in everything] if make_pdf else []
         if make_pdf and options.combined:
-            pdfs += _combine(staging, personal or masters, keys)
+            pdfs += _combine(staging, personal or masters, keys, duplex=options.duplex)
         _replace(staging, out)
     except RenderError as err:
         failed = out.with_name(f"{out.name}.failed")
@@ -285,8 +286,9 @@ def _roster_csv(students: list[dict[str, str]]) -> str:
     return buf.getvalue()
 
 
-def _combine(staging: Path, exams: list[_Paper], keys: list[_Paper]) -> list[Path]:
-    """One print-ready PDF of all exams (in roster order, or by version) and one of all keys."""
+def _combine(staging: Path, exams: list[_Paper], keys: list[_Paper], *, duplex: bool) -> list[Path]:
+    """One print-ready PDF of all exams (in roster order, or by version) and one of all keys;
+    for double-sided printing (`duplex`) a paper with an odd page count gets a blank page."""
     from pypdf import PdfWriter
 
     made = []
@@ -294,6 +296,8 @@ def _combine(staging: Path, exams: list[_Paper], keys: list[_Paper]) -> list[Pat
         writer = PdfWriter()
         for p in papers:
             writer.append(str(p.job.dest))
+            if duplex and len(writer.pages) % 2:
+                writer.add_blank_page()
         with open(staging / name, "wb") as f:
             writer.write(f)
         made.append(staging / name)

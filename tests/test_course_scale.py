@@ -302,6 +302,22 @@ def test_a_wrong_page_count_expectation_is_corrected(tmp_path):
     assert "Page 1 of 1" in _pages_text(tmp_path / "exam-2.pdf")[0]
 
 
+@needs_latex
+@pytest.mark.latex
+def test_duplex_combined_pdfs_start_every_paper_on_a_new_sheet(course, tmp_path):
+    from qgen.publish import _combine, _Paper
+
+    out, result = course
+    papers = [_Paper(pdf.PaperJob(name=f"p{i}", kind="exam", body="", dest=out / s["paper"]), s["version"], Path())
+              for i, s in enumerate(result.students)]
+    counts = [len(PdfReader(p.job.dest).pages) for p in papers]
+    exams, _ = _combine(tmp_path, papers, papers, duplex=True)
+    pages = PdfReader(exams).pages
+    covers = [i for i, page in enumerate(pages) if "Instructions." in page.extract_text()]
+    assert len(covers) == len(papers) and all(i % 2 == 0 for i in covers), covers
+    assert len(pages) == sum(n + n % 2 for n in counts) and any(n % 2 for n in counts)
+
+
 def test_fixed_layout_and_combined_need_pdfs(runner, tmp_path):
     got = runner.invoke(main, ["generate", str(BANKS / "quiz.yaml"), "--no-pdf", "--fixed-layout",
                                "--out", str(tmp_path / "x")])
