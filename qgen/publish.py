@@ -8,7 +8,7 @@ logs) and says so.
 The papers of a set: per version an exam (`exam-<v>`) and a key (`key-<v>`); with a roster,
 also one exam per student (`papers/<id>.pdf`), with name, id and place on the cover, the
 version its id hashes to, and a QR code on every page. They are compiled many to a LaTeX run
-(qgen.render.pdf.compile_papers). A fixed layout makes every version's questions start on the
+(qgen.render.batch.compile_papers). A fixed layout makes every version's questions start on the
 same pages and every exam the same length, for scan-based grading.
 """
 
@@ -30,7 +30,7 @@ from qgen.bank import Bank
 from qgen.errors import QgenError, RenderError
 from qgen.generate import Draws, Version, build_versions, manifest
 from qgen.grade.columns import template_header
-from qgen.render import pdf
+from qgen.render import batch, pdf
 from qgen.render.exam import answer_sheet_cells, exam_context, paper, preamble, tables
 from qgen.render.qr import payload, qr_tex
 from qgen.roster import Student, file_stem, version_for
@@ -75,7 +75,7 @@ def render_version(bank: Bank, v: Version, *, key: bool) -> str:
 class _Paper:
     """A paper to print: the compile job and what its standalone .tex needs."""
 
-    job: pdf.PaperJob
+    job: batch.PaperJob
     version: str
     tex: Path  # relative to the output folder
 
@@ -179,7 +179,7 @@ def _version_paper(bank: Bank, v: Version, exam: dict[str, Any], staging: Path, 
     name = f"{'key' if key else 'exam'}-{v.id}"
     body = paper(exam, v.questions, name=name, key=key, answer_sheet=None if key else sheet)
     title = f"{bank.title}: {'answer key' if key else 'exam'}, version {v.id}"
-    job = pdf.PaperJob(name=name, kind="key" if key else "exam", body=body, dest=staging / f"{name}.pdf",
+    job = batch.PaperJob(name=name, kind="key" if key else "exam", body=body, dest=staging / f"{name}.pdf",
                        title=title, qr=_qr_for(bank.exam_id, v.id, None) if qr and not key else None)
     return _Paper(job, v.id, Path(f"{name}.tex"))
 
@@ -190,7 +190,7 @@ def _student_paper(bank: Bank, v: Version, exam: dict[str, Any], staging: Path, 
     name = f"paper-{stem}"
     who = {"id": student.id, "name": student.name, "place": student.place}
     body = paper(exam, v.questions, name=name, key=False, student=who, answer_sheet=sheet)
-    job = pdf.PaperJob(name=name, kind="exam", body=body, dest=staging / "papers" / f"{stem}.pdf",
+    job = batch.PaperJob(name=name, kind="exam", body=body, dest=staging / "papers" / f"{stem}.pdf",
                        title=f"{bank.title}: {student.name or student.id}, version {v.id}",
                        qr=_qr_for(bank.exam_id, v.id, student.id) if qr else None)
     return _Paper(job, v.id, Path("papers") / f"{stem}.tex")
@@ -204,9 +204,9 @@ def _compile(masters: list[_Paper], keys: list[_Paper], personal: list[_Paper], 
     work = staging / ".latex"
     pages: dict[str, int] = {}
 
-    def run(papers: list[_Paper], stage: str) -> dict[str, pdf.PaperLayout]:
+    def run(papers: list[_Paper], stage: str) -> dict[str, batch.PaperLayout]:
         tell(stage, -len(papers))
-        got = pdf.compile_papers([p.job for p in papers], heads, work, jobs=jobs, timeout=timeout,
+        got = batch.compile_papers([p.job for p in papers], heads, work, jobs=jobs, timeout=timeout,
                                  on_done=lambda job: tell(stage, 1))
         pages.update({name: layout.pages for name, layout in got.items()})
         return got
@@ -220,8 +220,8 @@ def _compile(masters: list[_Paper], keys: list[_Paper], personal: list[_Paper], 
         got = {}
         for attempt in range(MAX_LAYOUT_PASSES):
             # keys need no layout: they go with the first pass, to keep every core busy
-            batch = masters + (keys if attempt == 0 else [])
-            got = pdf.compile_papers([p.job for p in batch], heads, work, jobs=jobs, timeout=timeout,
+            now = masters + (keys if attempt == 0 else [])
+            got = batch.compile_papers([p.job for p in now], heads, work, jobs=jobs, timeout=timeout,
                                      on_done=lambda job: tell("layout", 1) if job.kind == "exam" else None)
             pages.update({name: got[name].pages for name in got})
             target = _targets([got[p.job.name] for p in masters])
@@ -253,7 +253,7 @@ def _compile(masters: list[_Paper], keys: list[_Paper], personal: list[_Paper], 
     return layout
 
 
-def _targets(layouts: list[pdf.PaperLayout]) -> dict[str, int]:
+def _targets(layouts: list[batch.PaperLayout]) -> dict[str, int]:
     """The page each question should start on (the latest any version starts it on), and the
     page the questions should end on ("end")."""
     numbers = sorted({q for layout in layouts for q in layout.starts})
@@ -262,11 +262,11 @@ def _targets(layouts: list[pdf.PaperLayout]) -> dict[str, int]:
     return target
 
 
-def _settled(layout: pdf.PaperLayout, target: dict[str, int]) -> bool:
+def _settled(layout: batch.PaperLayout, target: dict[str, int]) -> bool:
     return all(layout.starts.get(int(q)) == page for q, page in target.items() if q != "end")
 
 
-def _write_tex(path: Path, head: str, job: pdf.PaperJob, pages: int | None) -> None:
+def _write_tex(path: Path, head: str, job: batch.PaperJob, pages: int | None) -> None:
     """A paper's standalone .tex: what was compiled, with its final page count (None: not known)."""
     from qgen.render.exam import assemble
 

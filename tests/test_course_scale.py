@@ -22,7 +22,7 @@ from qgen.bank import load_bank
 from qgen.cli import main
 from qgen.errors import RenderError, SubmissionError
 from qgen.publish import Options, write_exam_set
-from qgen.render import pdf
+from qgen.render import batch, pdf
 from qgen.render.exam import assemble, tables
 from qgen.render.qr import payload, read_payload
 from qgen.roster import Student, file_stem, load_roster, version_for
@@ -265,7 +265,7 @@ def test_fixed_layout_gives_20_versions_the_same_pages(tmp_path):
 
 def _job(tmp_path, name, body_lines):
     body = "\n".join([rf"\qgenbeginpaper{{{name}}}{{1}}{{}}", *body_lines, r"\qgenendquestions", r"\qgenendpaper"])
-    return pdf.PaperJob(name=name, kind="exam", body=body, dest=tmp_path / f"{name}.pdf")
+    return batch.PaperJob(name=name, kind="exam", body=body, dest=tmp_path / f"{name}.pdf")
 
 
 def _head():
@@ -281,7 +281,7 @@ def test_a_latex_error_names_the_paper_and_its_own_line(tmp_path):
     good = _job(tmp_path, "exam-1", ["Hello."])
     bad = _job(tmp_path, "exam-2", ["Fine line.", "Another.", r"\nosuchmacro"])
     with pytest.raises(RenderError) as err:
-        pdf.compile_papers([good, bad], _head(), tmp_path / "work", jobs=1, batch_size=2)
+        batch.compile_papers([good, bad], _head(), tmp_path / "work", jobs=1, batch_size=2)
     standalone = assemble(_head()["exam"], [(tables("exam-2", "?"), bad.body)]).splitlines()
     line = standalone.index(r"\nosuchmacro") + 1
     assert f"exam-2.tex:{line} (in batch-" in str(err.value) and "Undefined control sequence" in str(err.value)
@@ -295,7 +295,7 @@ def test_a_wrong_page_count_expectation_is_corrected(tmp_path):
     short = _job(tmp_path, "exam-2", ["One."])
     from dataclasses import replace
 
-    layouts = pdf.compile_papers([replace(long, pages=1), replace(short, pages=7)], _head(), tmp_path / "w", jobs=1,
+    layouts = batch.compile_papers([replace(long, pages=1), replace(short, pages=7)], _head(), tmp_path / "w", jobs=1,
                                  batch_size=2)
     assert (layouts["exam-1"].pages, layouts["exam-2"].pages) == (3, 1)
     assert [t.count("of 3") for t in _pages_text(tmp_path / "exam-1.pdf")] == [1, 1, 1]
@@ -308,7 +308,7 @@ def test_duplex_combined_pdfs_start_every_paper_on_a_new_sheet(course, tmp_path)
     from qgen.publish import _combine, _Paper
 
     out, result = course
-    papers = [_Paper(pdf.PaperJob(name=f"p{i}", kind="exam", body="", dest=out / s["paper"]), s["version"], Path())
+    papers = [_Paper(batch.PaperJob(name=f"p{i}", kind="exam", body="", dest=out / s["paper"]), s["version"], Path())
               for i, s in enumerate(result.students)]
     counts = [len(PdfReader(p.job.dest).pages) for p in papers]
     exams, _ = _combine(tmp_path, papers, papers, duplex=True)
