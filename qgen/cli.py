@@ -122,7 +122,8 @@ def _plain_number(value, places: int) -> str:
               help="Output folder (default: build/<exam id>).")
 @click.option("--no-pdf", is_flag=True, help="Write the .tex files and manifest only; no LaTeX needed.")
 @click.option("--force", is_flag=True, help="Replace the output folder if it exists.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Parallel LaTeX runs (default: cores).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Parallel LaTeX runs and solving processes (default: cores).")
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
               help="Seconds one LaTeX run may take.")
 @click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
