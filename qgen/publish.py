@@ -117,6 +117,7 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
     umask = os.umask(0)
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+    everything: list[_Paper] = []
     try:
         masters = [_version_paper(bank, by_id[vid], contexts[vid], staging, key=False, qr=options.qr,
                                   sheet=sheets.get(vid)) for vid in version_ids]
@@ -125,8 +126,6 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
                                    qr=options.qr, sheet=sheets.get(s["version"]))
                     for student, s in zip(options.roster, students)]
         everything = masters + keys + personal
-        for p in everything:  # written now for a failed run's sake; again with the page counts below
-            _write_tex(staging / p.tex, heads[p.job.kind], p.job, None)
         layout: dict[str, Any] = {"fixed": options.fixed_layout}
         if make_pdf:
             layout = _compile(masters, keys, personal, heads, staging, options, jobs, timeout, tell)
@@ -145,6 +144,8 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
             pdfs += _combine(staging, personal or masters, keys, duplex=options.duplex)
         _replace(staging, out)
     except RenderError as err:
+        for p in everything:  # the .tex the error message's lines refer to (page counts unknown)
+            _write_tex(staging / p.tex, heads[p.job.kind], p.job, None)
         failed = out.with_name(f"{out.name}.failed")
         shutil.rmtree(failed, ignore_errors=True)
         os.replace(staging, failed)
