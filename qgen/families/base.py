@@ -43,6 +43,9 @@ class Part:
     figure: str = ""  # TikZ shown with the answer in the key
     accept: tuple[Any, ...] = ()  # other answers worth full credit (e.g. from a statement's rounded values)
     tolerance: Mapping[str, Any] | None = None  # the bank's grading tolerance: {abs, rel, decimals, sig_figs}
+    # a label decided by comparing Trace values, for error carried forward from the student's own numbers:
+    # {"left": key, "op": "<" | "<=" | ">" | ">=", "right": key or number, "labels": [if true, if false]}
+    decide: Mapping[str, Any] | None = None
 
     @property
     def manual(self) -> bool:
@@ -61,6 +64,8 @@ class Part:
             out["accept"] = list(self.accept)
         if self.tolerance:
             out["tolerance"] = dict(self.tolerance)
+        if self.decide:
+            out["decide"] = dict(self.decide)
         if self.manual:
             out["model_answer"] = self.model_answer
         return out

@@ -342,7 +342,7 @@ def _parts(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
     label, relation = ("yes", "<") if after < before else ("no", r"\ge")
     parts.append(Part(id="decreased", prompt="Did the step lower the loss on the data set? Answer yes or no.",
                       kind="label", points=1, answer=label, answer_tex=rf"\text{{{label}}}", section=step,
-                      box_cm=1.0, worked=(rf"{sym('J' + AFTER)} \approx {numeric.decimal_str(after, places)} "
+                      box_cm=1.0, decide={"left": "J" + AFTER, "op": "<", "right": "J", "labels": ["yes", "no"]}, worked=(rf"{sym('J' + AFTER)} \approx {numeric.decimal_str(after, places)} "
                                           rf"{relation} {numeric.decimal_str(before, places)} = {sym('J')}",)))
     parts.append(_step_size(nt, t, places))
     return parts

@@ -347,7 +347,7 @@ def _numeric_parts(inst: Instance, t: Trace, nt: LogisticNotation, places: int) 
     relation = "<" if went_down else r"\ge"
     parts.append(Part(id="decrease", prompt="Did the loss on this example go down after the step? (yes or no)",
                       kind="label", points=1, answer=answer, answer_tex=rf"\text{{{answer}}}", section=section,
-                      box_cm=1.0, worked=(explain("loss_change"),
+                      box_cm=1.0, decide={"left": "loss_new", "op": "<", "right": "loss", "labels": ["yes", "no"]}, worked=(explain("loss_change"),
                                           rf"{t.symbol('loss_change', nt)} {relation} 0 \Rightarrow \text{{{answer}}}")))
     return parts
 

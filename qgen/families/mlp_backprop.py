@@ -349,6 +349,7 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
         x = rf"\boldsymbol{{{nt.input}}}"
         parts.append(Part(id="class", prompt=f"Which class (0 or 1) does the model predict for ${x}$ with threshold 0.5?", kind="label", points=1, answer=str(label), answer_tex=str(label),
                           section=fwd, box_cm=1.0,
+                          decide={"left": "yhat[1]", "op": ">=", "right": 0.5, "labels": ["1", "0"]},
                           worked=(rf"{sym('yhat[1]')} \approx {numeric.decimal_str(yhat, places)} {relation} 0.5 "
                                   rf"\Rightarrow \text{{class }} {label}",)))
     add_number("loss", f"What is the loss ${nt.loss}$ on this example?", ["loss"], fwd)

@@ -26,6 +26,7 @@ from functools import lru_cache
 from qgen import expr as ex
 from qgen import numeric
 from qgen.grade.compare import Tolerance
+from qgen.grade.ecf import as_fraction
 from qgen.numeric import Value
 from qgen.trace import Quantity, Trace
 
@@ -41,27 +42,36 @@ _WEIGHT = re.compile(r"^W(\d+)\[(\d+),(\d+)\](_new)?$")
 _BIAS = re.compile(r"^b\d+\[\d+\](_new)?$")
 _BIAS_GRAD = re.compile(r"^d[lJ]_db\d+\[\d+\](@\d+)?$")
 HALF = Fraction(1, 2)
+NO_STEP = "the old value copied (no step taken)"
 
 
-def slips(trace: Trace, keys: Sequence[str], student: Sequence[Fraction | None], tolerance: Tolerance) -> list[str]:
+def slips(trace: Trace, keys: Sequence[str], student: Sequence[Fraction | None], tolerance: Tolerance,
+          olds: Sequence[Fraction | None] = ()) -> list[str]:
     """Names of the known slips whose variant of `trace` gives the student's values of `keys` (None: blank).
 
     A slip is named only when the student is wrong, every answered entry is within `tolerance`
-    of the variant, and the variant differs from the true value of at least one of them.
+    of the variant, and the variant differs from the true value of at least one of them. An
+    updated parameter (its old value in `olds`) is compared by its step from the old value too.
     Most specific first: the slip whose variant changes fewest values of the Trace (ties: the
     order of `SLIPS`); empty when no slip fits.
     """
+    base = dict(zip(keys, olds))
+
+    def close(key: str, a: Fraction, b: Fraction) -> bool:
+        old = base.get(key)
+        return tolerance.close(a, b) and (old is None or tolerance.close(a - old, b - old))
+
     answered = [(k, s) for k, s in zip(keys, student) if s is not None and k in trace]
-    truth = {k: _fraction(trace[k]) for k, _ in answered}
-    if not answered or None in truth.values() or all(tolerance.close(s, truth[k]) for k, s in answered):
+    truth = {k: as_fraction(trace[k]) for k, _ in answered}
+    if not answered or None in truth.values() or all(close(k, s, truth[k]) for k, s in answered):
         return []
     found: dict[str, int] = {}
     for name, env, changed in _variants(trace):
-        wrong = [(k, s, _fraction(env[k])) for k, s in answered]
+        wrong = [(k, s, as_fraction(env[k])) for k, s in answered]
         if any(w is None for _, _, w in wrong):
             continue
-        if (all(tolerance.close(s, w) for _, s, w in wrong)
-                and any(not tolerance.close(w, truth[k]) for k, _, w in wrong)):
+        if (all(close(k, s, w) for k, s, w in wrong)
+                and any(not close(k, w, truth[k]) for k, _, w in wrong)):
             found[name] = min(changed, found.get(name, changed))
     return sorted(found, key=found.__getitem__)  # stable: ties keep the order of SLIPS
 
@@ -116,13 +126,6 @@ def rerun(trace: Trace, overrides: Mapping[str, Value], formulas: Mapping[str, F
     return env
 
 
-def _fraction(v: Value) -> Fraction | None:
-    """The value as a Fraction (a 50-digit real to 50 digits); None if it is not a finite number."""
-    if numeric.is_exact(v):
-        return Fraction(v)
-    return Fraction(numeric.to_decimal(v)) if numeric.CTX.isfinite(v) else None
-
-
 def _formula(e: ex.Expr, trace: Trace) -> Formula:
     """A formula as a function of the values before it."""
     return lambda env: ex.evaluate(e, env, trace.table)
@@ -173,6 +176,12 @@ def _sigma_prime_at_a(trace: Trace) -> Iterator[Variant]:
 def _update_sign(trace: Trace) -> Iterator[Variant]:
     """Sign of the update flipped: θ + η·g for θ − η·g."""
     yield {}, {q.key: _formula(ex.Sum((q.expr.left, q.expr.right)), trace)
+               for q in trace if q.role == "update" and isinstance(q.expr, ex.Sub)}
+
+
+def _no_step(trace: Trace) -> Iterator[Variant]:
+    """No step taken: the updated parameter is the old one copied (θ′ = θ)."""
+    yield {}, {q.key: _formula(q.expr.left, trace)
                for q in trace if q.role == "update" and isinstance(q.expr, ex.Sub)}
 
 
@@ -266,5 +275,6 @@ SLIPS: tuple[tuple[str, Callable[[Trace], Iterator[Variant]]], ...] = (
     ("bias gradient dropped", _bias_gradient_dropped),
     ("σ′ left out", _sigma_prime_left_out),
     ("sign of the update flipped", _update_sign),
+    (NO_STEP, _no_step),
     ("learning rate left out", _learning_rate),
 )

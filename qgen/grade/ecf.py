@@ -1,11 +1,16 @@
 """Error carried forward: is a wrong answer right given the student's own earlier answers? (pure)
 
-A question's Trace is rebuilt from the manifest's parameters. For a part judged wrong, the
-student's values of the *earlier* parts it depends on are substituted for the true values
-(`Trace.evaluate`) and the part is judged again against what those values imply. No credit
-is carried forward when the substituted values make the step trivial: when they turn a
-non-zero answer into 0 at the precision asked (a wrong 0 earlier zeroes the whole chain after it,
-or a wrong ŷ = 0.9933 for y = 1 leaves a loss that rounds to 0).
+A question's Trace is rebuilt from the manifest's parameters. For an entry judged wrong, the
+student's values of the *earlier* quantities it depends on (earlier parts, and earlier entries
+of the same vector or matrix: a forward pass per point, where ReLU(z) and ŷ follow from the
+student's own z) are substituted for the true values (`Trace.evaluate`) and the entry is judged
+again against what those values imply.
+
+The zero guard: no credit is carried to an entry that a wrong zero made trivial, that is when
+one of the substituted values is a wrong 0 (the true value is not 0 at the precision asked)
+and the entry's implied value is 0 while its true value is not. A carried value that rounds to 0
+for another reason (ŷ = 0.9933 for y = 1 leaves a loss of 0.0000) is legitimate work and earns
+its credit.
 
 >>> from qgen.solve import solve
 >>> net = {"layers": [{"W": [[1]], "b": [0], "activation": "linear"}, {"W": [[2]], "b": [0], "activation": "linear"}],
@@ -18,36 +23,74 @@ or a wrong ŷ = 0.9933 for y = 1 leaves a loss that rounds to 0).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from fractions import Fraction  # noqa: F401  (the doctests use it)
+from fractions import Fraction
 
+from qgen import numeric
 from qgen.numeric import Value
 from qgen.trace import Trace
 
 
-def carried(trace: Trace, earlier: Mapping[str, Value], keys: Sequence[str]) -> list[Value] | None:
-    """The values of `keys` implied by the student's `earlier` values (None: nothing earlier bears on them)."""
-    upstream = set(trace.ancestors(keys)) - set(keys)
-    relevant = {k: v for k, v in earlier.items() if k in upstream}
-    if not relevant or all(trace[k] == v for k, v in relevant.items()):
-        return None
-    env = trace.evaluate(relevant, only=keys)
-    return [env[k] for k in keys]
+def carried(trace: Trace, earlier: Mapping[str, Value], keys: Sequence[str],
+            own: Sequence[Value | None] = ()) -> list[Value | None] | None:
+    """The values of `keys` implied by the student's values (None: nothing the student wrote bears on them).
 
-
-def trivial(implied: Sequence[Value], truth: Sequence[Value], places: int = 4) -> bool:
-    """Whether the carried values leave nothing to compute (the guard against gaming ECF).
-
-    >>> trivial([Fraction(0)], [Fraction(3)]), trivial([Fraction(2)], [Fraction(3)])
-    (True, False)
-    >>> trivial([Fraction(45, 10**6)], [Fraction(98, 100)])  # rounds to 0.0000
-    True
+    `earlier` are the student's values of earlier parts; `own` the student's values of `keys`
+    themselves (None where blank or unreadable): entry i is recomputed from `earlier` and the
+    student's own entries before it, so a vector whose later entries follow from its earlier ones
+    is judged entry by entry. An entry nothing wrong bears on is None.
     """
-    return any(_is_zero(v, places) and not _is_zero(t, places) for v, t in zip(implied, truth))
+    out: list[Value | None] = [None] * len(keys)
+    groups: dict[tuple, list[int]] = {}
+    given = dict(earlier)
+    for i, key in enumerate(keys):
+        upstream = trace.ancestors([key])
+        relevant = tuple((k, given[k]) for k in upstream if k != key and k in given)
+        if relevant and any(trace[k] != v for k, v in relevant):
+            groups.setdefault(relevant, []).append(i)
+        if i < len(own) and own[i] is not None:
+            given[key] = own[i]
+    for relevant, indices in groups.items():
+        env = trace.evaluate(dict(relevant), only=[keys[i] for i in indices])
+        for i in indices:
+            out[i] = env[keys[i]]
+    return None if all(v is None for v in out) else out
 
 
-def _is_zero(v: Value, places: int) -> bool:
+def inputs(trace: Trace, earlier: Mapping[str, Value], key: str) -> dict[str, Value]:
+    """The student's values that stand in for true ones upstream of `key`."""
+    return {k: earlier[k] for k in trace.ancestors([key]) if k != key and k in earlier and trace[k] != earlier[k]}
+
+
+def zeroed(implied: Value, truth: Value, substituted: Mapping[str, Value], trace: Trace, places: int = 4) -> bool:
+    """Whether a wrong zero among the `substituted` values made this entry trivial (the ECF guard).
+
+    >>> t = Trace(); from qgen.notation import Sym
+    >>> _ = t.given("a", Sym("a"), Fraction(3))
+    >>> zeroed(Fraction(0), Fraction(6), {"a": Fraction(0)}, t), zeroed(Fraction(0), Fraction(6), {"a": Fraction(1)}, t)
+    (True, False)
+    """
+    if not is_zero(implied, places) or is_zero(truth, places):
+        return False
+    return any(is_zero(v, places) and not is_zero(trace[k], places) for k, v in substituted.items())
+
+
+def is_zero(v: Value, places: int) -> bool:
+    """Whether a value prints as 0 at `places` decimals (a non-finite value is not 0)."""
     try:
-        return abs(float(v)) < 0.5 * 10 ** -places
-    except (TypeError, ValueError):
+        if numeric.is_exact(v):
+            return abs(Fraction(v)) < Fraction(1, 2 * 10**places)
+        return bool(numeric.CTX.isfinite(v)) and abs(v) < 0.5 * 10 ** -places
+    except (TypeError, ValueError, OverflowError):
         return False
 
+
+def as_fraction(v: Value | None) -> Fraction | None:
+    """A Trace value as an exact Fraction (a 50-digit real to 50 digits); None if it is not a finite number."""
+    if v is None:
+        return None
+    if numeric.is_exact(v):
+        return Fraction(v)
+    try:
+        return Fraction(numeric.to_decimal(v)) if numeric.CTX.isfinite(v) else None
+    except (ValueError, ArithmeticError):
+        return None

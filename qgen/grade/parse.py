@@ -7,8 +7,9 @@ a label string, a sympy expression, or the stripped text (text parts); a blank c
 
 Typed forms: unicode minus and en dash, thin and no-break spaces, `.5`, `5.`, `+2`, `1/2`,
 `1e-3`, `1.5×10^-3`, `73%` (only with `percent_ok`). A decimal comma is read when the number has
-one comma and no point (`0,5`, `-1,25`), except 1-3 digits (not starting with 0), a comma and
-exactly three digits (`1,250`), which could be a thousands separator and is rejected as ambiguous.
+one comma and no point (`0,5`, `-1,25`). With `decimal_comma` (a `;`-separated file, where the
+comma is the decimal sign) that is always so; otherwise 1-3 digits (not starting with 0), a comma
+and exactly three digits (`1,250`) could be a thousands separator and is rejected as ambiguous.
 Vectors separate entries by `;` (entries may then use decimal commas), else by `,`, else by spaces;
 when the expected length is given and the comma split does not match it, the space split is tried,
 so `0,5 1,25` is two entries. Formulas are checked by a whitelist tokenizer before sympy's parser
@@ -88,14 +89,14 @@ def _nonblank(text: str, what: str) -> str:
 
 
 # -- numbers -------------------------------------------------------------------------------------
-def _decimal(s: str, original: str) -> Fraction:
+def _decimal(s: str, original: str, decimal_comma: bool = False) -> Fraction:
     """One decimal number (sign, mantissa with point or comma, exponent) as an exact Fraction."""
     found = _DECIMAL.fullmatch(s)
     if not found:
         raise SubmissionError(f"{_show(original)} is not a number; {_NUMBER_HELP}")
     mant, exp = found["mant"], found["exp"] or found["exp10"]
     if "," in mant:
-        if _THOUSANDS.fullmatch(mant) and exp is None:
+        if _THOUSANDS.fullmatch(mant) and exp is None and not decimal_comma:
             whole, frac = mant.split(",")
             raise SubmissionError(f"{_show(original)} is ambiguous (a decimal comma or a thousands separator); "
                                   f"type {whole}.{frac} or {whole}{frac}")
@@ -107,7 +108,7 @@ def _decimal(s: str, original: str) -> Fraction:
     return -value if found["sign"] == "-" else value
 
 
-def parse_number(text: str, *, percent_ok: bool = False) -> Fraction:
+def parse_number(text: str, *, percent_ok: bool = False, decimal_comma: bool = False) -> Fraction:
     """An exact number from what a person typed: decimals, fractions, scientific notation, percent.
 
     >>> parse_number("1/2"), parse_number(".5e-1"), parse_number("73 %", percent_ok=True)
@@ -126,11 +127,11 @@ def parse_number(text: str, *, percent_ok: bool = False) -> Fraction:
         raise SubmissionError(f"{_show(s)}: use one decimal point or comma and no thousands separators")
     if s.count("/") == 1:
         top, bottom = (part.strip() for part in s.split("/"))
-        numerator, denominator = _decimal(top, s), _decimal(bottom, s)
+        numerator, denominator = _decimal(top, s, decimal_comma), _decimal(bottom, s, decimal_comma)
         if denominator == 0:
             raise SubmissionError(f"{_show(s)} divides by zero")
         return numerator / denominator * scale
-    return _decimal(s, s) * scale
+    return _decimal(s, s, decimal_comma) * scale
 
 
 def parse_integer(text: str) -> int:
@@ -169,7 +170,7 @@ def _pieces(body: str, sep: str | None) -> list[str]:
     return pieces
 
 
-def _entries(body: str, length: int | None, percent_ok: bool) -> tuple[Fraction, ...]:
+def _entries(body: str, length: int | None, percent_ok: bool, decimal_comma: bool = False) -> tuple[Fraction, ...]:
     """The numbers of a bracket-free list, split as the module docstring says (a split of `length` first)."""
     if any(ch in body for ch in "()[]{}"):
         raise SubmissionError(f"{_show(body)}: unexpected brackets inside a list of numbers")
@@ -183,20 +184,21 @@ def _entries(body: str, length: int | None, percent_ok: bool) -> tuple[Fraction,
     error: SubmissionError | None = None
     for pieces in splits:
         try:
-            return tuple(_entry(p, i, percent_ok) for i, p in enumerate(pieces, 1))
+            return tuple(_entry(p, i, percent_ok, decimal_comma) for i, p in enumerate(pieces, 1))
         except SubmissionError as e:
             error = error or e
     raise error  # type: ignore[misc]
 
 
-def _entry(text: str, index: int, percent_ok: bool) -> Fraction:
+def _entry(text: str, index: int, percent_ok: bool, decimal_comma: bool = False) -> Fraction:
     try:
-        return parse_number(text, percent_ok=percent_ok)
+        return parse_number(text, percent_ok=percent_ok, decimal_comma=decimal_comma)
     except SubmissionError as e:
         raise SubmissionError(f"entry {index}: {e}") from None
 
 
-def parse_vector(text: str, length: int | None = None, *, percent_ok: bool = False) -> tuple[Fraction, ...]:
+def parse_vector(text: str, length: int | None = None, *, percent_ok: bool = False,
+                 decimal_comma: bool = False) -> tuple[Fraction, ...]:
     """A list of numbers: `[1, 2]`, `(1 2)`, `1; 2`, `[0,5; 1,25]`, `[1 \\\\ 2]`, `[1, 2]^T`.
 
     >>> parse_vector("(1 -2)", 2)
@@ -206,14 +208,14 @@ def parse_vector(text: str, length: int | None = None, *, percent_ok: bool = Fal
     body = _unwrap(s).replace("\\\\", ";").replace("\n", ";").replace("&", ",")
     if not body:
         raise SubmissionError(f"{_show(s)} has no numbers; type e.g. [1, 2]")
-    out = _entries(body, length, percent_ok)
+    out = _entries(body, length, percent_ok, decimal_comma)
     if length is not None and len(out) != length:
         raise SubmissionError(f"expected {length} entries, got {len(out)}")
     return out
 
 
 def parse_matrix(text: str, shape: tuple[int, int] | None = None, *,
-                 percent_ok: bool = False) -> tuple[tuple[Fraction, ...], ...]:
+                 percent_ok: bool = False, decimal_comma: bool = False) -> tuple[tuple[Fraction, ...], ...]:
     """Rows of numbers: `[[1, 2], [3, 4]]`, `1 2; 3 4`, rows on lines, `1 & 2 \\\\ 3 & 4`.
 
     >>> parse_matrix("[[1, 2], [3, 4]]", (2, 2))
@@ -230,7 +232,7 @@ def parse_matrix(text: str, shape: tuple[int, int] | None = None, *,
     out = []
     for i, row in enumerate(rows, 1):
         try:
-            out.append(_entries(row, cols, percent_ok) if row else ())
+            out.append(_entries(row, cols, percent_ok, decimal_comma) if row else ())
         except SubmissionError as e:
             raise SubmissionError(f"row {i}: {e}") from None
         if not out[-1] or len(out[-1]) != len(out[0]):
@@ -421,7 +423,8 @@ def parse_expression(text: str, symbols: Sequence[str] = ()) -> sp.Expr:
 
 # -- one cell -----------------------------------------------------------------------------------
 def parse_cell(text: str | None, kind: str, *, length: int | None = None, shape: tuple[int, int] | None = None,
-               symbols: Sequence[str] = (), labels: Sequence[Any] = (), percent_ok: bool = False) -> Any:
+               symbols: Sequence[str] = (), labels: Sequence[Any] = (), percent_ok: bool = False,
+               decimal_comma: bool = False) -> Any:
     """The value of one typed cell for a part of `kind` (see the module docstring); BLANK if nothing was typed.
 
     A vector or matrix typed entry by entry (a CSV column per entry) is read with kind "number".
@@ -433,9 +436,9 @@ def parse_cell(text: str | None, kind: str, *, length: int | None = None, shape:
         raise ValueError(f"unknown part kind {kind!r}; kinds are {', '.join(KINDS)}")
     if text is None or not _clean(text):
         return BLANK
-    read = {"number": lambda: parse_number(text, percent_ok=percent_ok),
-            "vector": lambda: parse_vector(text, length, percent_ok=percent_ok),
-            "matrix": lambda: parse_matrix(text, shape, percent_ok=percent_ok),
+    read = {"number": lambda: parse_number(text, percent_ok=percent_ok, decimal_comma=decimal_comma),
+            "vector": lambda: parse_vector(text, length, percent_ok=percent_ok, decimal_comma=decimal_comma),
+            "matrix": lambda: parse_matrix(text, shape, percent_ok=percent_ok, decimal_comma=decimal_comma),
             "shape": lambda: parse_shape(text), "integer": lambda: parse_integer(text),
             "label": lambda: parse_label(text, labels), "expression": lambda: parse_expression(text, symbols),
             "text": lambda: _clean(text)}

@@ -2,30 +2,42 @@
 
 A version's questions come from the manifest: each question's Trace is rebuilt from the stored
 parameters (the family's `build`, no sampling), so error-carried-forward needs nothing but the
-manifest. Parts are scored in exam order; the student's parsed values of a question's earlier
-parts stand in for the true values when a later part is judged again (`ecf.carried`).
+manifest. Parts are scored in exam order, entry by entry:
+
+- an entry is **right** when it is within tolerance of the key (`compare.Tolerance`); an entry
+  that asks for an updated parameter (θ′ = θ − η·g) must also imply the right step θ′ − θ within
+  the same tolerance, so the old value copied or the step's sign flipped earns nothing;
+- else it earns **ECF** (`ecf_credit` of the entry) when it is right for the student's own earlier
+  answers: earlier parts and earlier entries of the same part (`ecf.carried`), the student's own
+  formula evaluated at the asked point (a part with `from_formula`), or a label decided from the
+  student's own numbers (a part with `decide`: the class from ŷ, "did the loss go down" from the
+  two losses); no ECF for an entry that a wrong zero made trivial (`ecf.zeroed`);
+- an unreadable entry costs that entry only; a part's credit is the mean of its entries';
+- a wrong answer that a known slip reproduces gets the slip's name in its note (`diagnose`).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from qgen import expr as ex
 from qgen import families
 from qgen.errors import QgenError, SubmissionError
 from qgen.grade import ecf
 from qgen.grade.columns import part_columns
-from qgen.grade.compare import NUMERIC, Tolerance, Verdict, judge, symbol_names
-from qgen.grade.diagnose import shape_slip, slips
+from qgen.grade.compare import NUMERIC, Tolerance, Verdict, judge
+from qgen.grade.diagnose import NO_STEP, shape_slip, slips
 from qgen.grade.parse import parse_cell
 from qgen.notation import resolve
 from qgen.numeric import Value
 from qgen.trace import Trace
 
 _META = {"family", "seed", "notation", "solution", "parts", "index", "title", "points"}
+ECF_NOTE = "right for the student's own earlier answers"
 
 
 @dataclass(frozen=True)
@@ -59,9 +71,17 @@ class Question:
         params = {k: v for k, v in record.items() if k not in _META}
         try:
             built = families.get(record["family"]).build(params, resolve(None), 4)
-        except QgenError:
+        except (QgenError, KeyError, TypeError, ValueError):
             return cls(record, None)
         return cls(record, built.trace)
+
+
+@dataclass
+class _Student:
+    """What one student wrote in a question so far: numbers by Trace key, formulas by part id."""
+
+    values: dict[str, Value] = field(default_factory=dict)
+    formulas: dict[str, str] = field(default_factory=dict)
 
 
 def _typed(cells: Mapping[str, str], q: int, part: Mapping[str, Any]) -> tuple[str, list[str] | None]:
@@ -69,22 +89,23 @@ def _typed(cells: Mapping[str, str], q: int, part: Mapping[str, Any]) -> tuple[s
     by entry) the entries' texts, blank ones as ""."""
     cols = part_columns(q, part)
     if cols and cols[0].entry:
-        entries = [cells.get(c.name, "").strip() for c in cols]
+        entries = [(cells.get(c.name) or "").strip() for c in cols]
         if any(entries):
             return "; ".join(entries), entries
-        return cells.get(cols[0].whole, "").strip(), None
-    return (cells.get(cols[0].name, "").strip() if cols else ""), None
+        return (cells.get(cols[0].whole) or "").strip(), None
+    return ((cells.get(cols[0].name) or "").strip() if cols else ""), None
 
 
 def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fraction = Fraction(1),
-                   slip_credit: Fraction = Fraction(0)) -> list[PartScore]:
+                   slip_credit: Fraction = Fraction(0), decimal_comma: bool = False) -> list[PartScore]:
     """Every part of one question for one student's cells (column name -> typed text).
 
     A wrong answer that matches a known slip earns `slip_credit` of the points (the bank's
-    exam.slip_credit, 0 by default).
+    exam.slip_credit, 0 by default). `decimal_comma`: the file is `;`-separated, so a comma in a
+    number is its decimal sign (`1,250` is 1.25).
     """
     index = int(question.record["index"])
-    earlier: dict[str, Value] = {}
+    student = _Student()
     out: list[PartScore] = []
     for part in question.record["parts"]:
         pid, points, kind = part["id"], float(part["points"]), part["kind"]
@@ -95,53 +116,28 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
         if not text.replace(";", "").strip():
             out.append(PartScore(index, pid, points, 0.0, "blank"))
             continue
-        if kind == "expression":  # a class types the same few formulas: judge each once
-            verdict, error = _formula(text, str(part["answer"]), tuple(part.get("symbols") or ()))
-            if error:
-                out.append(PartScore(index, pid, points, 0.0, "malformed", text, error))
-            else:
-                out.append(PartScore(index, pid, points, float(verdict.credit) * points, verdict.status, text))
+        if kind == "expression":
+            out.append(_score_formula(index, part, text, student))
             continue
         try:
-            value = _parse(text, part) if entries is None else _entries(entries, part)
+            value, unread = _read(text, entries, part, decimal_comma)
         except SubmissionError as e:
             out.append(PartScore(index, pid, points, 0.0, "malformed", text, str(e)))
             continue
-        tolerance = Tolerance.from_spec(part["tolerance"], int(part.get("places", 4))) if part.get("tolerance") else None
-        verdict = judge(part, value, tolerance)
-        status, note = verdict.status, ""
-        keys = list(part.get("keys", ()))
-        if verdict.credit < 1 and kind in NUMERIC and question.trace is not None and keys:
-            carried = _carried(question.trace, earlier, keys, part, value)
-            if carried is not None and carried.credit * ecf_credit > verdict.credit:
-                verdict, status = Verdict(carried.credit * ecf_credit, "ecf", carried.entries), "ecf"
-                note = "right for the student's own earlier answers"
-        if status in ("wrong", "partial"):  # a known slip? (credit stays as judged)
-            if kind in NUMERIC and keys and question.trace is not None:
-                tol = tolerance or Tolerance.for_places(int(part.get("places", 4)))
-                found = slips(question.trace, keys, _numbers(value), tol)
-            else:
-                found = [s for s in [shape_slip(part["answer"], value) if kind == "shape" else None] if s]
-            note = f"slip: {found[0]}" if found else note
-            if found and slip_credit > verdict.credit:
-                verdict = Verdict(slip_credit, "partial", verdict.entries)
-                status = "partial"
-        if kind in NUMERIC and keys:
-            earlier.update((k, v) for k, v in zip(keys, _numbers(value)) if v is not None)
-        out.append(PartScore(index, pid, points, float(verdict.credit) * points, status, text, note))
+        judged = _score_numbers if kind in NUMERIC else _score_other
+        try:
+            credit, status, note = judged(question, part, value, student, ecf_credit, slip_credit)
+        except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as e:
+            # a last resort, so one cell cannot stop a class: scored 0 and reported (tests assert it never happens)
+            credit, status, note = Fraction(0), "error", f"could not be judged ({type(e).__name__}); check it by hand"
+        if unread:
+            note = "; ".join(n for n in (*unread, note) if n)
+        out.append(PartScore(index, pid, points, float(credit * Fraction(points).limit_denominator(1000)), status,
+                             text, note))
     return out
 
 
-@functools.lru_cache(maxsize=4096)
-def _formula(text: str, answer: str, symbols: tuple[str, ...]) -> tuple[Verdict, str]:
-    """The verdict on a typed formula (and the parse error, if any), cached by text and key."""
-    part = {"kind": "expression", "answer": answer, "symbols": symbols}
-    try:
-        return judge(part, _parse(text, part)), ""
-    except SubmissionError as e:
-        return Verdict.of([False]), str(e)
-
-
+# -- reading a cell ------------------------------------------------------------------------------
 def probability(part: Mapping[str, Any]) -> bool:
     """A part whose answer is a predicted probability (ŷ of a sigmoid output, h(x)): 73% means 0.73."""
     keys = part.get("keys", ())
@@ -150,42 +146,241 @@ def probability(part: Mapping[str, Any]) -> bool:
             and len(keys) == 1 and keys[0].split("[")[0] in ("yhat", "h"))
 
 
-def _parse(text: str, part: Mapping[str, Any]) -> Any:
+def _size(part: Mapping[str, Any]) -> int:
+    answer = part["answer"]
+    return len(answer) if part["kind"] == "vector" else sum(len(r) for r in answer) if part["kind"] == "matrix" else 1
+
+
+_SPLIT = re.compile(r"\s*[;,]\s*|\s+")
+
+
+def _read(text: str, entries: list[str] | None, part: Mapping[str, Any], decimal_comma: bool
+          ) -> tuple[Any, list[str]]:
+    """The parsed answer and a note per unreadable entry (a vector or matrix: that entry is None)."""
     kind, answer = part["kind"], part.get("answer")
+    percent_ok = probability(part)
+    if kind not in NUMERIC:
+        return parse_cell(text, kind, labels=_labels(part), decimal_comma=decimal_comma), []
+    if entries is None:
+        try:
+            if kind == "vector":
+                return parse_cell(text, kind, length=len(answer), decimal_comma=decimal_comma), []
+            if kind == "matrix":
+                return parse_cell(text, kind, shape=(len(answer), len(answer[0])), decimal_comma=decimal_comma), []
+            return parse_cell(text, kind, percent_ok=percent_ok, decimal_comma=decimal_comma), []
+        except SubmissionError:
+            if kind == "number":
+                raise
+            entries = _split_entries(text, _size(part), decimal_comma)
+            if entries is None:
+                raise
+    flat: list[Fraction | None] = []
+    notes: list[str] = []
+    for i, e in enumerate(entries, 1):
+        try:
+            flat.append(parse_cell(e, "number", decimal_comma=decimal_comma) if e else None)
+        except SubmissionError as err:
+            flat.append(None)
+            notes.append(f"entry {i} unreadable: {err}")
+    if all(v is None for v in flat) and notes:
+        raise SubmissionError("; ".join(notes))
     if kind == "vector":
-        return parse_cell(text, kind, length=len(answer))
-    if kind == "matrix":
-        return parse_cell(text, kind, shape=(len(answer), len(answer[0])))
-    if kind == "expression":
-        return parse_cell(text, kind, symbols=part.get("symbols") or symbol_names(str(answer)))
-    return parse_cell(text, kind, percent_ok=probability(part))
+        return tuple(flat), notes
+    cols = len(answer[0])
+    return tuple(tuple(flat[i:i + cols]) for i in range(0, len(flat), cols)), notes
 
 
-def _entries(entries: list[str], part: Mapping[str, Any]) -> Any:
-    """A vector or matrix typed entry by entry (a blank entry is None: wrong, the others still count)."""
-    flat = [parse_cell(e, "number") if e else None for e in entries]
-    if part["kind"] == "vector":
-        return tuple(flat)
-    cols = len(part["answer"][0])
-    return tuple(tuple(flat[i:i + cols]) for i in range(0, len(flat), cols))
+def _split_entries(text: str, size: int, decimal_comma: bool) -> list[str] | None:
+    """A whole vector or matrix that did not parse, cut into its `size` entries (None if it cannot be)."""
+    body = re.sub(r"[\[\]()]|\^\s*[Tt]$|ᵀ", " ", text).replace("\\\\", ";").strip()
+    for sep in ((";",) if decimal_comma else (";", ",")) + (None,):
+        pieces = [p.strip() for p in (body.split(sep) if sep else body.split())]
+        pieces = [p for p in pieces if p]
+        if len(pieces) == size:
+            return pieces
+    pieces = [p for p in _SPLIT.split(body) if p]
+    return pieces if len(pieces) == size else None
 
 
-def _numbers(value: Any) -> list[Fraction | None]:
+_PAIRS = (("yes", "no"), ("0", "1"))
+
+
+def _labels(part: Mapping[str, Any]) -> list[str]:
+    """The labels a label part may be answered with: the key's, the other outcome of its rule, and the
+    other half of a yes/no or 0/1 pair (so `Y` reads as yes, and `maybe` is unreadable, not wrong)."""
+    if part["kind"] != "label":
+        return []
+    answer = str(part["answer"])
+    decide = part.get("decide") or {}
+    pair = next((p for p in _PAIRS if answer.strip().lower() in p), ())
+    return list(dict.fromkeys([answer, *(str(v) for v in decide.get("labels", ())), *pair]))
+
+
+# -- numbers, vectors and matrices -------------------------------------------------------------
+def _tolerance(part: Mapping[str, Any]) -> Tolerance:
+    places = int(part.get("places", 4))
+    return Tolerance.from_spec(part["tolerance"], places) if part.get("tolerance") else Tolerance.for_places(places)
+
+
+def old_values(trace: Trace | None, keys: Sequence[str]) -> list[Fraction | None]:
+    """For each key that is an updated parameter (θ′ = θ − η·g), the old value θ; None for the others."""
+    out: list[Fraction | None] = []
+    for k in keys:
+        q = trace.quantity(k) if trace is not None and k in trace else None
+        if q is not None and q.role == "update" and isinstance(q.expr, ex.Sub) and isinstance(q.expr.left, ex.Ref):
+            out.append(ecf.as_fraction(trace[q.expr.left.key]))
+        else:
+            out.append(None)
+    return out
+
+
+def _close(tol: Tolerance, s: Fraction, t: Fraction, old: Fraction | None) -> bool:
+    """Right within tolerance; for an updated parameter, its step from the old value too."""
+    return tol.close(s, t) and (old is None or tol.close(s - old, t - old))
+
+
+def _flat(value: Any) -> list[Fraction | None]:
     if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _numbers(v)]
-    return [None if value is None else Fraction(value)]
+        return [x for v in value for x in _flat(v)]
+    return [None if value is None else ecf.as_fraction(value) if not isinstance(value, (int, float, str))
+            else _exact(value)]
 
 
-def _carried(trace: Trace, earlier: Mapping[str, Value], keys: list[str], part: Mapping[str, Any],
-             value: Any) -> Verdict | None:
-    """The verdict against what the student's earlier answers imply (None: no ECF applies)."""
-    implied = ecf.carried(trace, earlier, keys)
-    if implied is None or ecf.trivial(implied, [trace[k] for k in keys], int(part.get("places", 4))):
+def _exact(v: Any) -> Fraction | None:
+    from qgen import numeric
+
+    try:
+        return numeric.exact(v)
+    except (TypeError, ValueError, OverflowError):
         return None
-    answer: Any = [float(v) for v in implied]
-    shaped = dict(part, answer=answer if part["kind"] != "number" else answer[0], accept=())
-    if part["kind"] == "matrix":
-        cols = len(part["answer"][0])
-        shaped["answer"] = [answer[i:i + cols] for i in range(0, len(answer), cols)]
-    spec = part.get("tolerance")
-    return judge(shaped, value, Tolerance.from_spec(spec, int(part.get("places", 4))) if spec else None)
+
+
+def _score_numbers(question: Question, part: Mapping[str, Any], value: Any, student: _Student,
+                   ecf_credit: Fraction, slip_credit: Fraction) -> tuple[Fraction, str, str]:
+    """Credit (0..1), status and note of a number, vector or matrix part, entry by entry."""
+    got = _flat(value)
+    keys = list(part.get("keys", ()))
+    trace = question.trace
+    tol = _tolerance(part)
+    olds = old_values(trace, keys) if len(keys) == len(got) else [None] * len(got)
+    candidates = [c for c in (_flat(a) for a in [part["answer"], *part.get("accept", ())]) if len(c) == len(got)]
+    right = [s is not None and any(c[i] is not None and _close(tol, s, c[i], olds[i]) for c in candidates)
+             for i, s in enumerate(got)]
+    carried = [False] * len(got)
+    if not all(right) and ecf_credit > 0:
+        implied = _implied(question, part, keys, got, student)
+        for i, s in enumerate(got):
+            if not right[i] and s is not None and implied[i] is not None:
+                carried[i] = _close(tol, s, implied[i], olds[i])
+    if trace is not None and len(keys) == len(got):
+        student.values.update((k, v) for k, v in zip(keys, got) if v is not None and k in trace)
+    credit = sum((Fraction(1) if r else ecf_credit if c else Fraction(0) for r, c in zip(right, carried)),
+                 Fraction(0)) / max(len(got), 1)
+    if all(right):
+        return Fraction(1), "correct", ""
+    if any(carried):
+        note = ECF_NOTE if len(got) == 1 else \
+            f"{ECF_NOTE} (entr{'y' if sum(carried) == 1 else 'ies'} " \
+            f"{', '.join(str(i + 1) for i, c in enumerate(carried) if c)})"
+        return credit, "ecf" if all(r or c for r, c in zip(right, carried)) else "partial", note
+    status = "wrong" if credit == 0 else "partial"
+    found = slips(trace, keys, got, tol, olds) if trace is not None and keys and len(keys) == len(got) else []
+    if not found:
+        return credit, status, ""
+    if slip_credit > credit and found[0] != NO_STEP:
+        return slip_credit, "partial", f"slip: {found[0]}"
+    return credit, status, f"slip: {found[0]}"
+
+
+def _implied(question: Question, part: Mapping[str, Any], keys: list[str], got: list[Fraction | None],
+             student: _Student) -> list[Fraction | None]:
+    """What the student's own earlier answers imply for each entry (None: nothing to carry, or a wrong
+    zero made it trivial)."""
+    out: list[Fraction | None] = [None] * len(got)
+    trace = question.trace
+    places = int(part.get("places", 4))
+    source = part.get("from_formula")
+    if source and len(got) == 1 and source.get("part") in student.formulas:
+        out[0] = _from_formula(question, source, student)
+        if out[0] is not None and len(keys) == 1 and trace is not None and ecf.is_zero(out[0], places) \
+                and not ecf.is_zero(trace[keys[0]], places):
+            out[0] = None  # a formula that gives 0 at the point leaves nothing to compute
+    if trace is None or len(keys) != len(got) or not all(k in trace for k in keys):
+        return out
+    values = ecf.carried(trace, student.values, keys, got)
+    if values is None:
+        return out
+    for i, (k, v) in enumerate(zip(keys, values)):
+        if v is None or out[i] is not None:
+            continue
+        given = {**student.values, **{keys[j]: got[j] for j in range(i) if got[j] is not None}}
+        if not ecf.zeroed(v, trace[k], ecf.inputs(trace, given, k), trace, places):
+            out[i] = ecf.as_fraction(v)
+    return out
+
+
+def _from_formula(question: Question, source: Mapping[str, Any], student: _Student) -> Fraction | None:
+    """The student's own formula (an earlier part) evaluated at the point this part asks about."""
+    from qgen.grade.formula import value_at
+
+    record = next((p for p in question.record["parts"] if p["id"] == source["part"]), None)
+    if record is None:
+        return None
+    point = {k: float(_exact(v) or 0) for k, v in source.get("at", {}).items()}
+    got = value_at(student.formulas[source["part"]], record, point)
+    return None if got is None else Fraction(got)
+
+
+# -- labels, shapes, whole numbers, formulas ---------------------------------------------------
+_OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _score_other(question: Question, part: Mapping[str, Any], value: Any, student: _Student,
+                 ecf_credit: Fraction, slip_credit: Fraction) -> tuple[Fraction, str, str]:
+    """Credit, status and note of a shape, integer or label part."""
+    verdict = judge(part, value)
+    if verdict.credit == 1:
+        return Fraction(1), "correct", ""
+    if part["kind"] == "label" and ecf_credit > 0:
+        implied = _decided(question, part, student)
+        if implied is not None and implied != str(part["answer"]) and str(value) == implied:
+            return ecf_credit, "ecf", ECF_NOTE
+    slip = shape_slip(part["answer"], value) if part["kind"] == "shape" else None
+    if slip and slip_credit > 0:
+        return slip_credit, "partial", f"slip: {slip}"
+    return verdict.credit, verdict.status, f"slip: {slip}" if slip else ""
+
+
+def _decided(question: Question, part: Mapping[str, Any], student: _Student) -> str | None:
+    """The label that follows from the student's own numbers (a part with a `decide` rule), else None.
+
+    The rule is {"left": key, "op": "<"|"<="|">"|">=", "right": key or number, "labels": [if true, if false]};
+    a key's value is the student's, or what their earlier answers imply for it.
+    """
+    rule = part.get("decide")
+    trace = question.trace
+    if not rule or trace is None:
+        return None
+    sides = [rule["left"], rule["right"]]
+    keys = [s for s in sides if isinstance(s, str)]
+    if not keys or not all(k in trace for k in keys) or not any(k in student.values for k in trace.ancestors(keys)):
+        return None
+    implied = ecf.carried(trace, student.values, keys) or [None] * len(keys)
+    env = {k: student.values.get(k, implied[i] if implied[i] is not None else trace[k]) for i, k in enumerate(keys)}
+    left, right = (ecf.as_fraction(env[s]) if isinstance(s, str) else Fraction(str(s)) for s in sides)
+    if left is None or right is None or rule["op"] not in _OPS:
+        return None
+    yes, no = (str(v) for v in rule["labels"])
+    return yes if _OPS[rule["op"]](left, right) else no
+
+
+def _score_formula(index: int, part: Mapping[str, Any], text: str, student: _Student) -> PartScore:
+    """A typed formula, judged once per distinct text (a class types the same few formulas)."""
+    from qgen.grade.formula import judge_formula
+
+    points = float(part["points"])
+    verdict, error = judge_formula(text, part)
+    if error:
+        return PartScore(index, part["id"], points, 0.0, "malformed", text, error)
+    student.formulas[part["id"]] = text
+    return PartScore(index, part["id"], points, float(verdict.credit) * points, verdict.status, text)

@@ -86,6 +86,7 @@ def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction 
     slip_credit = Fraction(manifest.get("exam", {}).get("slip_credit", 0)).limit_denominator(100)
     versions = {str(v["version"]): v for v in manifest["versions"]}
     assigned = {s["id"]: s["version"] for s in manifest.get("students", [])}
+    decimal_comma = getattr(sheet, "delimiter", ",") == ";"  # in a `;` file the comma is the decimal sign
     rebuilt: dict[str, list[Question]] = {}
     seen: set[str] = set()
     out: list[Graded] = []
@@ -104,7 +105,7 @@ def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction 
             seen.add(sid)
             if vid not in rebuilt:
                 rebuilt[vid] = [Question.from_record(q) for q in versions[vid]["questions"]]
-            scores = [s for q in rebuilt[vid] for s in score_question(q, row, ecf_credit, slip_credit)]
+            scores = [s for q in rebuilt[vid] for s in score_question(q, row, ecf_credit, slip_credit, decimal_comma)]
             out.append(Graded(sid, vid, "graded", scores))
         if on_row is not None:
             on_row()
