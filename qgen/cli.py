@@ -179,14 +179,16 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
             click.echo("  " + line)
 
 
+# the paths are checked by the commands (one-line errors), not by click (a usage message)
 @main.command()
-@click.argument("exam_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("answers", metavar="ANSWERS_CSV", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for grades.csv and gradebook.csv (default: OUT_DIR/grades).")
-@click.option("--map", "mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.argument("exam_dir", metavar="OUT_DIR", type=click.Path(path_type=Path))
+@click.argument("answers", metavar="ANSWERS_CSV", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Folder for grades.csv, gradebook.csv, report.html, feedback/ (default: OUT_DIR/grades); "
+                   "replaced as a whole on every run.")
+@click.option("--map", "mapping", type=click.Path(path_type=Path), default=None,
               help="YAML mapping of the answer file's headers to qgen's (an LMS export).")
-@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--roster", type=click.Path(path_type=Path), default=None,
               help="Roster CSV (id, name, …): students with no graded row are listed in absent.csv.")
 @click.option("--ecf", type=click.FloatRange(0, 1), default=None,
               help="Share of the credit for an answer right given the student's own earlier answers "
@@ -213,27 +215,32 @@ def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None,
         click.echo(f"columns ignored: {', '.join(run.extra[:8])}{' …' if len(run.extra) > 8 else ''}")
     if roster is not None:
         click.echo(f"absent (on the roster, not graded): {len(run.absent)}")
+    if run.ta_problems:
+        click.echo(f"TA scores not counted: {len(run.ta_problems)}")
+        for problem in run.ta_problems[:10]:
+            click.echo(f"  {problem}")
+        if len(run.ta_problems) > 10:
+            click.echo(f"  … {len(run.ta_problems) - 10} more (all of them in ta-problems.csv)")
     click.echo("wrote " + ", ".join(str(p) for p in run.files))
 
 
 @main.command("sample-answers")
-@click.argument("exam_dir", metavar="OUT_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("exam_dir", metavar="OUT_DIR", type=click.Path(path_type=Path))
 @click.option("--students", type=click.IntRange(1, 100000), default=30, show_default=True,
               help="How many made-up students.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the made-up answers.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="The CSV to write (default: OUT_DIR/answers-sample.csv).")
 def sample_answers(exam_dir: Path, students: int, seed: int, out: Path | None) -> None:
     """Write a made-up class's answer sheet for OUT_DIR (right, blank, slipped answers): a demo for `qgen grade`."""
-    import csv
-
+    from qgen.csvout import to_csv
     from qgen.grade.files import load_manifest
     from qgen.grade.simulate import sample_answers as rows_for
+    from qgen.safe_write import write_file
 
     out = out or exam_dir / "answers-sample.csv"
     rows = rows_for(load_manifest(exam_dir), students, seed)
-    with open(out, "w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(rows)
+    write_file(out, to_csv(rows))
     click.echo(f"{len(rows) - 1} answer rows in {out}")
 
 

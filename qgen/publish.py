@@ -14,19 +14,17 @@ same pages and every exam the same length, for scan-based grading.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qgen import difficulty
+from qgen import difficulty, safe_write
 from qgen.bank import Bank
+from qgen.csvout import to_csv
 from qgen.errors import QgenError, RenderError
 from qgen.generate import Draws, Version, build_versions, manifest
 from qgen.grade.columns import template_header
@@ -112,11 +110,7 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
     heads = {"exam": preamble(contexts[versions[0].id], key=False, qr=options.qr),
              "key": preamble(contexts[versions[0].id], key=True)}
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary folder
+    staging = safe_write.staging_folder(out)  # beside `out`, mode 0o777 minus the umask
     everything: list[_Paper] = []
     try:
         masters = [_version_paper(bank, by_id[vid], contexts[vid], staging, key=False, qr=options.qr,
@@ -135,14 +129,13 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
         for p in everything:
             _write_tex(staging / p.tex, heads[p.job.kind], p.job, layout.get("pages", {}).get(p.job.name))
         (staging / "manifest.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-        with open(staging / "answers-template.csv", "w", encoding="utf-8", newline="") as f:
-            csv.writer(f).writerow(template_header(record))
+        (staging / "answers-template.csv").write_text(to_csv([template_header(record)]), encoding="utf-8")
         if students:
             (staging / "roster-versions.csv").write_text(_roster_csv(students), encoding="utf-8")
         pdfs = [p.job.dest for p in everything] if make_pdf else []
         if make_pdf and options.combined:
             pdfs += _combine(staging, personal or masters, keys, duplex=options.duplex)
-        _replace(staging, out)
+        safe_write.swap_in(staging, out)
     except RenderError as err:
         for p in everything:  # the .tex the error message's lines refer to (page counts unknown)
             _write_tex(staging / p.tex, heads[p.job.kind], p.job, None)
@@ -279,12 +272,8 @@ def _write_tex(path: Path, head: str, job: batch.PaperJob, pages: int | None) ->
 
 
 def _roster_csv(students: list[dict[str, str]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student_id", "name", "section", "room", "version", "paper"])
-    for s in students:
-        writer.writerow([s["id"], s["name"], s["section"], s["room"], s["version"], s["paper"]])
-    return buf.getvalue()
+    return to_csv([["student_id", "name", "section", "room", "version", "paper"],
+                   *[[s["id"], s["name"], s["section"], s["room"], s["version"], s["paper"]] for s in students]])
 
 
 def _combine(staging: Path, exams: list[_Paper], keys: list[_Paper], *, duplex: bool) -> list[Path]:
@@ -303,14 +292,3 @@ def _combine(staging: Path, exams: list[_Paper], keys: list[_Paper], *, duplex: 
             writer.write(f)
         made.append(staging / name)
     return made
-
-
-def _replace(staging: Path, out: Path) -> None:
-    """Move the finished folder into place (the old one, if any, goes only after that succeeds)."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out)

@@ -46,23 +46,36 @@ class Student:
 
 
 def read_text(path: Path) -> str:
-    """A CSV file's text (UTF-8, a BOM dropped); a missing or non-UTF-8 file is a SubmissionError."""
+    """A CSV file's text (UTF-8, a BOM dropped); a missing, unreadable or non-UTF-8 file is a SubmissionError."""
+    path = Path(path)
     try:
-        return Path(path).read_bytes().decode("utf-8-sig")
+        return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise SubmissionError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SubmissionError(f"{path}: is a folder; give the CSV file in it") from None
+    except OSError as e:
+        raise SubmissionError(f"{path}: cannot be read ({e.strerror or e})") from None
     except UnicodeDecodeError as e:
         raise SubmissionError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); save it as CSV UTF-8") from None
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"?')  # a quoted cell (an unterminated one runs to the end)
+
+
 def delimiter(text: str) -> str:
-    """The separator of a CSV text: whichever of `,` `;` tab its first line has most of.
+    """The separator of a CSV text: whichever of `,` `;` tab its first non-blank line has most of
+    outside quoted cells (`,` on a tie or when there is none).
 
     >>> delimiter("id;name;version")
     ';'
+    >>> delimiter('student_id;version;"q1.z1, entry 1";"q1.z1, entry 2"')
+    ';'
     """
-    first = text.splitlines()[0] if text.strip() else ""
-    return max(",;\t", key=first.count)
+    first = next((line for line in _LINE_END.split(text) if line.strip()), "")
+    outside = _QUOTED.sub("", first)
+    return max(",;\t", key=outside.count)
 
 
 def load_roster(path: Path) -> list[Student]:

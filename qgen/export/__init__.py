@@ -11,9 +11,7 @@ the command line.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from qgen.export.model import ExamExport, ExportError, exam_export
 from qgen.export.moodle import moodle_xml, scaled_questions
 from qgen.export.qti import qti_zip
 from qgen.export.record import export_json
+from qgen.safe_write import write_file
 
 __all__ = ["FORMATS", "Export", "ExportError", "export", "export_folder", "load_manifest", "write_export"]
 
@@ -116,23 +115,16 @@ def load_manifest(exam_dir: Path) -> dict[str, Any]:
 
 
 def write_export(data: bytes, path: Path) -> Path:
-    """Write `data` to `path` atomically (a temporary file beside it, then renamed): never half-written."""
+    """Write `data` to `path` atomically (qgen.safe_write.write_file: a temporary file beside it,
+    then renamed): never half-written, and with the mode every new file gets."""
     path = Path(path)
     if path.is_dir():
         raise ExportError(f"{path}: is a folder; give --out a file name (e.g. {path / 'exam.moodle.xml'})")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"{path.parent}: cannot be made ({e.strerror or e}); choose another --out") from None
+    return write_file(path, data)
 
 
 def export_folder(exam_dir: Path, fmt: str, out: Path | None = None) -> tuple[Path, Export]:
