@@ -108,7 +108,7 @@ def test_status_for_every_kind_of_bad_row(exam, tmp_path):
     rows = [{"student_id": "s7", "version": "1", **RIGHT}, {"student_id": "s7", "version": "1"},
             {"student_id": "s8", "version": "9"}, {"student_id": "", "version": "1"}]
     table, run = grades(exam, answers(tmp_path, rows), tmp_path)
-    assert [g.status for g in run.graded] == ["graded", "duplicate", "unknown version", "malformed: no student id"]
+    assert [g.status for g in run.graded] == ["graded", "duplicate", "unknown version", "malformed: line 5: no student id"]
 
 
 def test_garbage_cells_are_malformed_parts_not_lost_rows(exam, tmp_path):

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qgen.grade.compare import BLANK, Tolerance, equivalent, judge
+from qgen.grade.compare import BLANK, Tolerance, equivalent, judge, symbol_names
+from qgen.grade.parse import parse_cell, parse_expression
 
 NUMBER = {"kind": "number", "answer": 0.9867, "places": 4}
 
@@ -93,14 +94,31 @@ def test_a_value_two_percent_off_never_earns_credit_at_four_places(value):
 
 
 def test_equivalent_formulas_agree():
-    import sympy as sp
-
-    a1, a2, y = sp.symbols("a1 a2 y")
-    assert equivalent(2 * (a2 - y) * a1, "-2*(y - a2)*a1", ("a1", "a2", "y"))
+    assert equivalent("2 (a2 - y) a1", "-2*(y - a2)*a1", ("a1", "a2", "y"))
+    assert equivalent(parse_expression("2(a2-y)a1", ["a1", "a2", "y"]), "-2*(y - a2)*a1", ("a1", "a2", "y"))
 
 
 def test_different_formulas_disagree():
-    import sympy as sp
+    assert not equivalent("2 (y - a2) a1", "-2*(y - a2)*a1", ("a1", "a2", "y"))
 
-    a1, a2, y = sp.symbols("a1 a2 y")
-    assert not equivalent(2 * (y - a2) * a1, "-2*(y - a2)*a1", ("a1", "a2", "y"))
+
+def test_equivalent_reads_the_names_from_a_formula_record():
+    formula = {"variables": ["z"], "definitions": {"g": "tanh(z)"}, "forbid": []}
+    assert equivalent("sech(z)^2", "1 - g**2", formula=formula) and not equivalent("1 - g", "1 - g**2", formula=formula)
+
+
+def test_judge_reads_an_expression_part_with_its_formula_record_and_accept():
+    part = {"kind": "expression", "answer": "g*(1 - g)", "accept": ["g"],  # an odd accept, to see that it counts
+            "formula": {"variables": ["z"], "definitions": {"g": "1/(1 + exp(-z))"}, "forbid": []}}
+    spec = {"formula": part["formula"]}
+    assert judge(part, parse_cell("σ(z)(1 - σ(z))", "expression", **spec)).credit == 1
+    assert judge(part, parse_cell("g(z)", "expression", **spec)).credit == 1  # the accepted form
+    assert judge(part, parse_cell("g(1 + g)", "expression", **spec)).credit == 0
+    assert judge(part, "1/(1+e^-z) (1 - 1/(1+e^-z))").credit == 1  # text is read with the part's names
+
+
+def test_judge_grades_an_old_expression_record_without_a_formula():
+    part = {"kind": "expression", "answer": "Piecewise((1, z > 0), (0, True))", "accept": ["Heaviside(z, 0)"]}
+    assert symbol_names(part["answer"]) == ("z",)
+    assert judge(part, parse_cell("1 if z > 0 else 0", "expression", symbols=symbol_names(part["answer"]))).credit == 1
+    assert judge(part, parse_cell("z > 1", "expression", symbols=["z"])).credit == 0

@@ -2,7 +2,10 @@
 
 For each asked function (sigmoid, tanh, ReLU, leaky ReLU with its slope stated, linear): its
 definition g(z), its derivative g′(z) in terms of g(z) or z, and the values g(z) and g′(z) at
-given points. Symbolic answers are sympy text in `z` and `g` (g stands for g(z)):
+given points. Symbolic answers are formula text in `z` and `g`; a definition part's variable is z
+(and it may not use the function it defines: sigma for the sigmoid, tanh for tanh), a derivative
+part's are z and g, defined as the activation g(z), so `g*(1 - g)`, `g(z)(1 - g(z))` and
+`sigma(z)(1 - sigma(z))` are the same answer:
 
     sigmoid  1/(1 + exp(-z))           g*(1 - g)
     tanh     (exp(z) - exp(-z))/(...)  1 - g**2
@@ -28,7 +31,7 @@ import numpy as np
 from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.expr import Ref, const_latex
-from qgen.families.base import Part, Question, number_part
+from qgen.families.base import FormulaSpec, Part, Question, number_part
 from qgen.families.domain import Words, draw, draw_fair
 from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn import functions as fn
@@ -48,12 +51,13 @@ class Activation:
 
     title: str  # LaTeX text: the section heading and the statement's name column
     short: str  # LaTeX text: the key table's name column
-    definition: str  # sympy text in z
+    definition: str  # formula text in z
     definition_tex: str  # the right-hand side of g(z) = …
-    derivative: str  # sympy text in z and g
+    derivative: str  # formula text in z and g
     derivative_tex: str  # the right-hand side of g′(z) = …
     steps: tuple[str, ...]  # worked lines of the derivation
     accept: tuple[str, ...] = ()  # other full-credit forms of the derivative
+    forbid: tuple[str, ...] = ()  # functions the definition may not be written with (the one it defines)
 
 
 def catalogue(slope: Fraction) -> dict[str, Activation]:
@@ -69,13 +73,13 @@ def catalogue(slope: Fraction) -> dict[str, Activation]:
              rf"\text{{since }} \frac{{{e}}}{{1 + {e}}} = 1 - \frac{{1}}{{1 + {e}}} = 1 - g(z).",
              r"\text{Note: } g(z)\bigl(1 - e^{-z}\bigr)\text{, printed in some tables, is a misprint:}",
              r"\text{at } z = 0 \text{ it gives } 0\text{, but } g'(0) = \tfrac14."),
-            ("exp(-z)/(1 + exp(-z))**2",)),
+            ("exp(-z)/(1 + exp(-z))**2",), ("sigma", "sigmoid")),
         "tanh": Activation(
             r"Hyperbolic tangent $\tanh$", r"$\tanh$", "(exp(z) - exp(-z))/(exp(z) + exp(-z))",
             r"\frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}", "1 - g**2", r"1 - g(z)^2",
             (r"g'(z) = \frac{\left(e^{z} + e^{-z}\right)^2 - \left(e^{z} - e^{-z}\right)^2}{\left(e^{z} + e^{-z}\right)^2}"
              r" = 1 - g(z)^2 \quad\text{(quotient rule)}",),
-            ("1 - tanh(z)**2", "4/(exp(z) + exp(-z))**2")),
+            ("1 - tanh(z)**2", "4/(exp(z) + exp(-z))**2"), ("tanh",)),
         "relu": Activation(
             "ReLU", "ReLU", "Max(0, z)", r"\max(0, z)", "Piecewise((1, z > 0), (0, True))",
             r"\begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}",
@@ -278,10 +282,12 @@ def _row_parts(row: Row, act: Activation, t: Trace, nt: TableNotation, places: i
     at = "at " + ", ".join(f"$z_{{{k}}} = {numeric.decimal_str(z)}$" for k, z in zip(ks, row.z))
     return [
         Part(id=f"{f}.definition", prompt="Write the definition $g(z)$ of this function.", kind="expression",
-             points=1, answer=act.definition, answer_tex=f"g(z) = {act.definition_tex}", section=section, box_cm=1.6),
+             points=1, answer=act.definition, answer_tex=f"g(z) = {act.definition_tex}", section=section, box_cm=1.6,
+             formula=FormulaSpec(("z",), forbid=act.forbid)),
         Part(id=f"{f}.derivative", prompt=r"Write its derivative $g'(z)$, in terms of $g(z)$ or of $z$.",
              kind="expression", points=2, answer=act.derivative, answer_tex=f"g'(z) = {act.derivative_tex}",
-             section=section, worked=act.steps, accept=act.accept, box_cm=2.4),
+             section=section, worked=act.steps, accept=act.accept, box_cm=2.4,
+             formula=FormulaSpec(("z",), (("g", act.definition),))),
         number_part(t, nt, id=f"{f}.g", prompt=f"Compute $g(z)$ {at}.", keys=[f"{f}.g[{k}]" for k in ks],
                     places=places, section=section, points=len(row.z)),
         number_part(t, nt, id=f"{f}.dg", prompt=f"Compute $g'(z)$ {at}.", keys=[f"{f}.dg[{k}]" for k in ks],

@@ -20,8 +20,46 @@ from qgen.notation import Notation
 from qgen.numeric import Value
 from qgen.trace import Trace
 
-# expression: a formula, answer = sympy-parsable text such as "2*(a2 - y)*a1" (symbols named in the part)
+# expression: a formula, answer = text such as "2*(a2 - y)*a1" that qgen.grade.formula reads, over the names its
+# FormulaSpec declares
 KINDS = ("number", "vector", "matrix", "shape", "integer", "label", "expression", "text")
+
+
+@dataclass(frozen=True)
+class FormulaSpec:
+    """The names an expression part's answer may use, declared by its family (never read off the key).
+
+    variables: the free names a student may type; definitions: names that stand for a formula of
+    the variables (g for an activation g(z), typed `g` or `g(z)`; equality is judged after they
+    are substituted); forbid: functions the answer may not use (the one a definition part defines).
+
+    >>> FormulaSpec(("z",), (("g", "1/(1 + exp(-z))"),)).manifest()
+    {'variables': ['z'], 'definitions': {'g': '1/(1 + exp(-z))'}, 'forbid': []}
+    """
+
+    variables: tuple[str, ...]
+    definitions: tuple[tuple[str, str], ...] = ()
+    forbid: tuple[str, ...] = ()
+
+    def manifest(self) -> dict[str, Any]:
+        """The `formula` record of the part in manifest.json."""
+        return {"variables": list(self.variables), "definitions": dict(self.definitions), "forbid": list(self.forbid)}
+
+
+@dataclass(frozen=True)
+class FromFormula:
+    """A numeric part that is an expression part's formula evaluated at a point (for error carried forward).
+
+    >>> FromFormula("derivative", (("x", 0.5),)).manifest()
+    {'part': 'derivative', 'at': {'x': 0.5}}
+    """
+
+    part: str  # the id of the expression part
+    at: tuple[tuple[str, float], ...]  # the point: variable -> value
+
+    def manifest(self) -> dict[str, Any]:
+        """The `from_formula` record of the part in manifest.json."""
+        return {"part": self.part, "at": dict(self.at)}
 
 
 @dataclass(frozen=True)
@@ -43,6 +81,8 @@ class Part:
     figure: str = ""  # TikZ shown with the answer in the key
     accept: tuple[Any, ...] = ()  # other answers worth full credit (e.g. from a statement's rounded values)
     tolerance: Mapping[str, Any] | None = None  # the bank's grading tolerance: {abs, rel, decimals, sig_figs}
+    formula: FormulaSpec | None = None  # expression parts: the names the answer may use
+    from_formula: FromFormula | None = None  # a value computed from an expression part's formula at a point
     # a label decided by comparing Trace values, for error carried forward from the student's own numbers:
     # {"left": key, "op": "<" | "<=" | ">" | ">=", "right": key or number, "labels": [if true, if false]}
     decide: Mapping[str, Any] | None = None
@@ -66,6 +106,10 @@ class Part:
             out["tolerance"] = dict(self.tolerance)
         if self.decide:
             out["decide"] = dict(self.decide)
+        if self.formula is not None:
+            out["formula"] = self.formula.manifest()
+        if self.from_formula is not None:
+            out["from_formula"] = self.from_formula.manifest()
         if self.manual:
             out["model_answer"] = self.model_answer
         return out

@@ -24,7 +24,7 @@ import sympy as sp
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Const, Div, Neg, Pow, Prod, Ref, Sum
-from qgen.families.base import Part, Question, number_part
+from qgen.families.base import FormulaSpec, FromFormula, Part, Question, number_part
 from qgen.families.domain import Words, draw, draw_fair
 from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.notation import Notation, Sym
@@ -403,7 +403,7 @@ def _parts(inst: Instance, t: Trace, places: int) -> list[Part]:
              "being the partial derivative of $y$ times the derivative of the inner function."),
         Part(id="derivative", prompt=rf"Using your equation, find $\displaystyle {D_DX}$ as a function of $x$.",
              kind="expression", points=2, answer=str(total), answer_tex=_tex(total), section=section,
-             worked=tuple(lines), box_cm=3.0),
+             worked=tuple(lines), box_cm=3.0, formula=FormulaSpec(("x",))),
     ]
     value = number_part(t, SYMBOLS, id="value", keys=["dy_dx"], places=places, section=section, box_cm=2.0,
                         prompt=rf"Evaluate $\displaystyle {D_DX}$ at $\displaystyle x_0 = {_tex(inst.x0)}$.")
@@ -412,7 +412,9 @@ def _parts(inst: Instance, t: Trace, places: int) -> list[Part]:
     exact = total.subs(X, inst.x0)
     if not exact.is_Rational and len(_tex(exact)) <= 80:  # the exact value where it is short: π, 4 cos ½ − 16 sin ½
         worked.append(rf"{D_DX}\Big|_{{x = x_0}} = {_tex(exact)} \approx {numeric.decimal_str(t['dy_dx'], places)}")
-    parts.append(replace(value, worked=tuple(worked)))
+    # the value is the derivative's formula at x₀: grading can carry a wrong formula forward to it
+    at = FromFormula("derivative", (("x", numeric.to_float(t["x0"])),))
+    parts.append(replace(value, worked=tuple(worked), from_formula=at))
     for id, prompt, model, rubric, points in _rules(inst):
         parts.append(Part(id=f"rule.{id}", prompt=prompt, kind="text", points=points, answer="", answer_tex="",
                           section="Differentiation rules", box_cm=4.0, model_answer=model + RUBRIC + rubric))

@@ -20,7 +20,7 @@ import numpy as np
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Fn, Neg, Prod, Ref, Sub, Sum
-from qgen.families.base import Part, Question, number_part
+from qgen.families.base import FormulaSpec, Part, Question, number_part
 from qgen.families.domain import draw, draw_fair
 from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.nn import functions as fn
@@ -308,7 +308,7 @@ def _derivation_parts(nt: LogisticNotation) -> list[Part]:
              r"Hint: $\sigma'(\gamma) = \sigma(\gamma)\bigl(1 - \sigma(\gamma)\bigr)$. "
              rf"Simplify as far as you can and write the result in terms of ${xj}$, ${y}$ and $h = {h}$.",
              kind="expression", points=2, answer=f"-{x}_j*({y_name} - h)", answer_tex=grad_tex, section=section,
-             worked=steps, box_cm=5, accept=(f"{x}_j*(h - {y_name})",)),
+             worked=steps, box_cm=5, accept=(f"{x}_j*(h - {y_name})",), formula=FormulaSpec((f"{x}_j", y_name, "h"))),
         Part(id="derive.update",
              prompt=rf"Write the stochastic gradient descent update for ${wj}$ with step size ${nt.lr}$, "
              rf"in terms of ${wj}$, ${nt.lr}$, ${xj}$, ${y}$ and $h = {h}$.",
@@ -316,7 +316,8 @@ def _derivation_parts(nt: LogisticNotation) -> list[Part]:
              section=section, box_cm=2,
              worked=(rf"{wj} \leftarrow {wj} - {nt.lr}\,{dLdw} = {wj} - {nt.lr}\bigl(-{xj}({y} - {h})\bigr) "
                      rf"= {update_tex}",),
-             accept=(f"{w_name}_j - {lr_name}*{x}_j*(h - {y_name})",)),
+             accept=(f"{w_name}_j - {lr_name}*{x}_j*(h - {y_name})",),
+             formula=FormulaSpec((f"{w_name}_j", lr_name, f"{x}_j", y_name, "h"))),
     ]
 
 

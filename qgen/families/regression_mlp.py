@@ -17,7 +17,7 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Const, Div, Expr, Neg, Pow, Prod, Ref, Sub, Sum
-from qgen.families.base import Part, Question, number_part
+from qgen.families.base import FormulaSpec, Part, Question, number_part
 from qgen.families.domain import draw, draw_fair
 from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.families.worked import at, forward_lines, loss_derivative, loss_line, through
@@ -145,7 +145,7 @@ def _network(params: Any) -> Network:
 
 
 def typed(e: Expr) -> str:
-    """A formula as the text a student types, with the NAMES of its quantities (sympy-parsable).
+    """A formula as the text a student types, with the NAMES of its quantities (read by qgen.grade.formula).
 
     >>> typed(Prod((Const(numeric.exact(2)), Sub(Ref("yhat[1]"), Ref("y[1]")), Ref("a1[1]"))))
     '2*(a2 - y)*a1'
@@ -194,7 +194,7 @@ def _derivations(one: Trace, nt: Notation) -> list[Part]:
             id=f"derive.{name}", kind="expression", points=2, section="Derivation for one data point",
             prompt=rf"Use the chain rule to find $\displaystyle {sym(g)}$ for one data point. Write it in terms of "
                    f"{legend}.",
-            answer=typed(answer), answer_tex=ex.latex(answer, sym), box_cm=2.6,
+            answer=typed(answer), answer_tex=ex.latex(answer, sym), box_cm=2.6, formula=FormulaSpec(tuple(variables)),
             worked=(rf"{sym(g)} = {ex.latex(chain, sym)} = {ex.latex(local, sym)}",)))
     return parts
 

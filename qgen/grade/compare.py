@@ -4,7 +4,8 @@ Numeric answers follow DESIGN.md "Grading semantics": a value s is right for the
 when |s − t| ≤ max(atol, rtol·|t|), with rtol = 1e-2 and atol = 0.51·10^(−dp) for the dp decimal
 places asked, unless the part (or the bank) sets its own `Tolerance`. A value the part also
 `accept`s (the rounded-intermediates chain of seed 003 Q2b) is right too. Vectors and matrices
-earn the share of their entries that are right.
+earn the share of their entries that are right. A formula is right when it has the key's value
+(or an accepted form's) at pseudo-random points (`qgen.grade.formula`).
 
 >>> judge({"kind": "number", "answer": 0.9867, "places": 4}, Fraction("0.9866")).credit
 Fraction(1, 1)
@@ -14,14 +15,13 @@ Fraction(1, 2)
 
 from __future__ import annotations
 
-import functools
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from qgen import numeric
+from qgen.grade import formula as fm
 
 RTOL = Fraction(1, 100)
 NUMERIC = ("number", "vector", "matrix")
@@ -113,8 +113,9 @@ def judge(part: Mapping[str, Any], student: Any, tolerance: Tolerance | None = N
         return Verdict.of([_plain(student) == _plain(part["answer"])])
     if kind == "label":
         return Verdict.of([str(student).strip().lower() == str(part["answer"]).strip().lower()])
-    if kind == "expression":
-        return Verdict.of([equivalent(student, part["answer"], part.get("symbols", ()))])
+    if kind == "expression":  # the part's `formula` names (or those of its key), its answer and `accept`s
+        got = student if isinstance(student, fm.Formula) else fm.parse_formula(str(student), fm.Spec.of_record(part))
+        return Verdict.of([fm.matches(got, part)])
     raise ValueError(f"part kind {kind!r} is graded by hand")
 
 
@@ -122,53 +123,27 @@ def _plain(v: Any) -> Any:
     return tuple(int(x) for x in v) if isinstance(v, (list, tuple)) else int(v)
 
 
-def equivalent(student: Any, answer: str, symbols: Sequence[str] = (), points: int = 12, seed: int = 0) -> bool:
-    """Whether a sympy expression equals the key's formula: agreement at random points, then simplify.
+def equivalent(student: Any, answer: str, symbols: Sequence[str] = (), seed: int = 0, *,
+               formula: Mapping[str, Any] | None = None) -> bool:
+    """Whether a student's formula (a `Formula` or its text) equals the key's formula `answer`.
 
-    Numerical agreement at `points` random points (|x| in [0.3, 2.7]) decides: a disagreement is
-    final, and agreement at 8 or more points is taken as equality (two different formulas of an
-    exam's size agreeing there is not a thing that happens). Only when too few points can be
-    evaluated (ln of negatives, poles) does sympy's simplify decide, for small formulas.
+    The names come from the part's `formula` record, else `symbols`, else the key's own names;
+    formulas are compared by value at pseudo-random points (`qgen.grade.formula.same`), never
+    simplified symbolically. Text that cannot be read raises SubmissionError.
+
+    >>> equivalent("2(a2 - y)a1", "-2*(y - a2)*a1", ("a1", "a2", "y")), equivalent("x^2", "x**3")
+    (True, False)
     """
-    import sympy as sp
-
-    key = _key_formula(answer, tuple(symbols) or symbol_names(answer))
-    names = sorted({s.name for s in key.free_symbols | student.free_symbols})
-    rng = random.Random(seed)
-    agreed = 0
-    for _ in range(points):
-        env = {sp.Symbol(n): sp.Float(rng.choice((-1, 1)) * rng.uniform(0.3, 2.7)) for n in names}
-        try:
-            a, b = complex(key.evalf(subs=env)), complex(student.evalf(subs=env))
-        except (TypeError, ValueError, ZeroDivisionError):
-            continue
-        if not (abs(a) < 1e100 and abs(b) < 1e100):
-            continue
-        if abs(a - b) > 1e-8 * max(1.0, abs(a)):
-            return False
-        agreed += 1
-    if agreed >= 8:
-        return True
-    if sp.count_ops(key) + sp.count_ops(student) > 80:
-        return False
-    return sp.simplify(key - student) == 0
-
-
-@functools.lru_cache(maxsize=256)
-def _key_formula(answer: str, symbols: tuple[str, ...]) -> Any:
-    """The key's formula, through the same safe parser as the students' (parsed once per key)."""
-    from qgen.grade.parse import parse_cell
-
-    return parse_cell(answer, "expression", symbols=symbols)
+    spec = fm.Spec.of(formula) if formula else fm.Spec(tuple(symbols) or fm.key_variables(answer))
+    got = student if isinstance(student, fm.Formula) else fm.parse_formula(str(student), spec)
+    return fm.same(got, fm.parse_formula(answer, spec, trusted=True), spec, seed=seed)
 
 
 def symbol_names(text: str) -> tuple[str, ...]:
-    """The variable names of a key's formula: what a student's formula may use.
+    """The variable names of a key's formula (a manifest from before parts declared them): every name
+    that is not a function, constant or keyword.
 
-    >>> symbol_names("2*x*cos(x) - (x**2 + 1)*sin(x)")
-    ('x',)
+    >>> symbol_names("2*x*cos(x) - (x**2 + 1)*sin(x)"), symbol_names("Piecewise((1, z > 0), (0, True))")
+    (('x',), ('z',))
     """
-    import re
-
-    functions = {"sin", "cos", "tan", "exp", "ln", "log", "sqrt", "sigma", "tanh"}
-    return tuple(sorted({n for n in re.findall(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*", text) if n not in functions}))
+    return fm.key_variables(text)

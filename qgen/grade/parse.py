@@ -2,8 +2,8 @@
 
 `parse_cell(text, kind, ...)` dispatches on the part kind and returns a Fraction (number), a
 tuple of Fractions (vector), a tuple of rows (matrix), a pair of ints (shape), an int (integer),
-a label string, a sympy expression, or the stripped text (text parts); a blank cell is `BLANK`
-(None). Anything it cannot read raises `SubmissionError` saying what was wrong and what to type.
+a label string, a `Formula` (qgen.grade.formula), or the stripped text (text parts); a blank
+cell is `BLANK` (None). Anything it cannot read raises `SubmissionError` saying what was wrong and what to type.
 
 Typed forms: unicode minus and en dash, thin and no-break spaces, `.5`, `5.`, `+2`, `1/2`,
 `1e-3`, `1.5×10^-3`, `73%` (only with `percent_ok`). A decimal comma is read when the number has
@@ -12,8 +12,8 @@ comma is the decimal sign) that is always so; otherwise 1-3 digits (not starting
 and exactly three digits (`1,250`) could be a thousands separator and is rejected as ambiguous.
 Vectors separate entries by `;` (entries may then use decimal commas), else by `,`, else by spaces;
 when the expected length is given and the comma split does not match it, the space split is tried,
-so `0,5 1,25` is two entries. Formulas are checked by a whitelist tokenizer before sympy's parser
-sees them, and evaluated with no builtins and only the allowed names.
+so `0,5 1,25` is two entries. Formulas are read by qgen.grade.formula's own whitelisted parser
+into a tree (never by sympy, never run), with the names the part allows.
 
 >>> parse_cell("−0,5", "number"), parse_cell("  ", "number") is BLANK
 (Fraction(-1, 2), True)
@@ -23,33 +23,19 @@ sees them, and evaluated with no builtins and only the allowed names.
 
 from __future__ import annotations
 
-import keyword
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-import sympy as sp
-from sympy.parsing.sympy_parser import (
-    function_exponentiation,
-    implicit_application,
-    implicit_multiplication,
-    parse_expr,
-    rationalize,
-    standard_transformations,
-)
-
 from qgen.errors import SubmissionError
+from qgen.grade.formula import Formula, Spec, parse_formula
 
 BLANK = None  # what a blank cell parses to
 KINDS = ("number", "vector", "matrix", "shape", "integer", "label", "expression", "text")
 MAX_CELL = 2000  # characters in any cell
 MAX_NUMBER = 100  # characters in one number
 MAX_EXPONENT = 300  # |n| in 1en
-MAX_FORMULA = 200  # characters in a formula
-MAX_DEPTH = 10  # nested parentheses in a formula
-MAX_POWER = 100  # |exponent| of a power in a formula
-MAX_MAGNITUDE = sp.Float("1e300")  # a numeric power in a formula stays within 1e±300
 
 _TYPED = str.maketrans({**{c: "-" for c in "\u2212\u2013\u2010\u2011\u2012\ufe63\uff0d"},
                         **{c: " " for c in "\t\u00a0\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
@@ -293,141 +279,27 @@ def parse_label(text: str, labels: Sequence[Any] = ()) -> str:
 
 
 # -- formulas -----------------------------------------------------------------------------------
-_SIGMA_ARG = sp.Dummy("t")
-FUNCTIONS = {"sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "exp": sp.exp, "ln": sp.log, "log": sp.log,
-             "sqrt": sp.sqrt, "tanh": sp.tanh, "sigma": sp.Lambda(_SIGMA_ARG, 1 / (1 + sp.exp(-_SIGMA_ARG)))}
-CONSTANTS = {"e": sp.E, "pi": sp.pi}
-_SYMBOL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
-_TOKEN = re.compile(r"(?P<space>\s+)|(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)|(?P<op>\*\*|[-+*/^()])"
-                    r"|(?P<name>[A-Za-z][A-Za-z0-9_]*)")
-_SCIENTIFIC = re.compile(r"(?<![A-Za-z0-9_])[0-9.]+[eE][-+]?[0-9]")
-_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-_TRANSFORMS = standard_transformations + (implicit_multiplication, implicit_application, function_exponentiation,
-                                          rationalize)
-# What the code sympy generates may name: its number and operator classes, never Python's builtins.
-_GLOBALS = {"Integer": sp.Integer, "Float": sp.Float, "Rational": sp.Rational, "Symbol": sp.Symbol,
-            "Add": sp.Add, "Mul": sp.Mul, "Pow": sp.Pow}
+def parse_expression(text: str, symbols: Sequence[str] = (), *, formula: Mapping[str, Any] | None = None) -> Formula:
+    """A formula over the variables `symbols` (or a part's `formula` record: variables, definitions,
+    forbidden functions), read by `qgen.grade.formula` into a tree; nothing typed is ever run.
 
-
-def _names(symbols: Sequence[str]) -> dict[str, Any]:
-    """The names a formula may use: the part's symbols (which may shadow e and pi), functions, constants."""
-    for name in symbols:
-        if not isinstance(name, str) or not _SYMBOL_NAME.fullmatch(name) or keyword.iskeyword(name) \
-                or name in FUNCTIONS or name in _GLOBALS:
-            raise ValueError(f"{name!r} cannot be a formula symbol")
-    return {**CONSTANTS, **FUNCTIONS, **{name: sp.Symbol(name) for name in symbols}}
-
-
-def _tokens(s: str, names: dict[str, Any]) -> list[str]:
-    """The formula's tokens, each a number, an operator or an allowed name; anything else is an error."""
-    ordered = sorted(names, key=len, reverse=True)
-    out: list[str] = []
-    prev, pos = "", 0
-    while pos < len(s):
-        found = _TOKEN.match(s, pos)
-        if not found:
-            raise SubmissionError(f"{s[pos]!r} is not allowed in a formula; {_allowed(names)}")
-        pos, kind, token = found.end(), found.lastgroup, found.group()
-        if kind == "space":
-            prev = "space" if prev in ("name", "number") else prev
-            continue
-        if kind == "number" and prev in ("name", "number", "space"):
-            raise SubmissionError(f"a number cannot follow a name or number in a formula (at {token!r}); "
-                                  f"write * or ^ between them")
-        if kind == "name":
-            out.extend(_split_name(token, ordered, names))
-        else:
-            out.append("**" if token == "^" else token)
-        prev = kind if kind != "name" or out[-1] not in FUNCTIONS else "function"
-    return out
-
-
-def _allowed(names: dict[str, Any]) -> str:
-    """What a formula may contain, for messages."""
-    letters = ", ".join(sorted(n for n in names if n not in FUNCTIONS))
-    return f"use numbers, {letters}, + - * / ^ ( ) and the functions {', '.join(FUNCTIONS)}"
-
-
-def _split_name(run: str, ordered: list[str], names: dict[str, Any]) -> list[str]:
-    """A run of letters as allowed names (`xsin` -> x, sin: implicit multiplication), or an error."""
-    out, pos = [], 0
-    while pos < len(run):
-        name = next((n for n in ordered if run.startswith(n, pos)), None)
-        if name is None:
-            raise SubmissionError(f"unknown name {run!r} in the formula; {_allowed(names)}")
-        out.append(name)
-        pos += len(name)
-    return out
-
-
-def _check_powers(tree: sp.Basic) -> None:
-    """Refuse powers that would take sympy too long: big exponents (x^1000) or huge numbers (9^9^9)."""
-    for node in sp.postorder_traversal(tree):
-        if not isinstance(node, sp.Pow):
-            continue
-        if not node.exp.free_symbols:
-            exponent = sp.N(node.exp, 15)
-            if not exponent.is_Number or abs(exponent) > MAX_POWER:
-                raise SubmissionError(f"an exponent in the formula is too large (at most {MAX_POWER} in size)")
-        if not node.free_symbols:
-            size = abs(sp.N(node, 15))
-            if not size.is_finite:
-                raise SubmissionError("the formula divides by zero")
-            if not size.is_Number or size > MAX_MAGNITUDE or (size and size < 1 / MAX_MAGNITUDE):
-                raise SubmissionError("a number in the formula is too large or too small")
-
-
-def parse_expression(text: str, symbols: Sequence[str] = ()) -> sp.Expr:
-    """A formula over `symbols`, e.g. `2x sin(x) + x^2 cos x`, as a sympy expression (never run as Python).
-
-    >>> parse_expression("2x sin(x) + x^2 cos x", ["x"])
-    x**2*cos(x) + 2*x*sin(x)
-    >>> parse_expression("sigma(0.5)") == 1 / (1 + sp.exp(-sp.Rational(1, 2)))
+    >>> str(parse_expression("2x sin(x) + x^2 cos x", ["x"]))
+    '2*x*sin(x) + x^2*cos(x)'
+    >>> parse_expression("x(1 - x)", ["x"]) == parse_expression("x*(1-x)", ["x"])
     True
     """
-    names = _names(symbols)
-    s = re.sub("⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+", lambda m: f"^({m.group().translate(_SUPERSCRIPT)})", _nonblank(text, "a formula"))
-    s = s.replace("·", "*").replace("×", "*").replace("σ", "sigma").replace("π", "pi").replace("\n", " ")
-    if len(s) > MAX_FORMULA:
-        raise SubmissionError(f"the formula is too long ({len(s)} characters, at most {MAX_FORMULA})")
-    if _SCIENTIFIC.search(s):
-        raise SubmissionError("scientific notation (1e-3) is not read in a formula; write 0.001")
-    tokens = _tokens(s, names)
-    depth = 0
-    for token in tokens:
-        depth += (token == "(") - (token == ")")
-        if depth < 0:
-            raise SubmissionError("unbalanced parentheses in the formula: a ')' closes nothing")
-        if depth > MAX_DEPTH:
-            raise SubmissionError(f"parentheses nested more than {MAX_DEPTH} deep in the formula")
-    if depth:
-        raise SubmissionError("unbalanced parentheses in the formula: a '(' is not closed")
-    code = " ".join(tokens)  # only whitelisted tokens reach sympy; the code it generates runs with no builtins
-    try:
-        def read(evaluate: bool) -> Any:
-            return parse_expr(code, local_dict=dict(names), global_dict={"__builtins__": {}, **_GLOBALS},
-                              transformations=_TRANSFORMS, evaluate=evaluate)
-        _check_powers(read(False))  # unevaluated, to refuse 9^9^9 before sympy computes it
-        expr = read(True)
-    except SubmissionError:
-        raise
-    except Exception as e:  # noqa: BLE001 - sympy reports a malformed formula with many exception types
-        raise SubmissionError(f"could not read the formula {_show(s)}: {type(e).__name__}; "
-                              f"type e.g. 2*x*sin(x) + x^2*cos(x)") from None
-    if not isinstance(expr, sp.Expr):
-        raise SubmissionError(f"{_show(s)} is not a complete formula (a function needs its argument)")
-    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise SubmissionError(f"{_show(s)} is undefined or infinite (log 0, division by zero)")
-    return expr
+    spec = Spec.of(formula) if formula else Spec(tuple(symbols))
+    return parse_formula(text, spec)
 
 
 # -- one cell -----------------------------------------------------------------------------------
 def parse_cell(text: str | None, kind: str, *, length: int | None = None, shape: tuple[int, int] | None = None,
                symbols: Sequence[str] = (), labels: Sequence[Any] = (), percent_ok: bool = False,
-               decimal_comma: bool = False) -> Any:
+               decimal_comma: bool = False, formula: Mapping[str, Any] | None = None) -> Any:
     """The value of one typed cell for a part of `kind` (see the module docstring); BLANK if nothing was typed.
 
     A vector or matrix typed entry by entry (a CSV column per entry) is read with kind "number".
+    A formula is read with the part's `formula` record when given, else over the variables `symbols`.
 
     >>> parse_cell("3 by 2", "shape"), parse_cell("", "shape") is BLANK
     ((3, 2), True)
@@ -440,6 +312,6 @@ def parse_cell(text: str | None, kind: str, *, length: int | None = None, shape:
             "vector": lambda: parse_vector(text, length, percent_ok=percent_ok, decimal_comma=decimal_comma),
             "matrix": lambda: parse_matrix(text, shape, percent_ok=percent_ok, decimal_comma=decimal_comma),
             "shape": lambda: parse_shape(text), "integer": lambda: parse_integer(text),
-            "label": lambda: parse_label(text, labels), "expression": lambda: parse_expression(text, symbols),
-            "text": lambda: _clean(text)}
+            "label": lambda: parse_label(text, labels),
+            "expression": lambda: parse_expression(text, symbols, formula=formula), "text": lambda: _clean(text)}
     return read[kind]()
