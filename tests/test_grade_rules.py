@@ -189,3 +189,23 @@ def test_hostile_numbers_are_judged(s3, typed, status):
     got = score(s3, {"z2": typed, "yhat": "0.5", "loss": typed, "grad.W2[1,1]": typed, "update.W2[1,1]": typed})
     assert got["z2"].status == status
     assert all(s.status != "error" for s in got.values())
+
+
+# -- 4. ECF from a wrong formula to its value at the point ------------------------------------------------
+@pytest.fixture(scope="module")
+def chain():
+    return pinned("chain-rule", "seed-001-s2.yaml")  # y = x² sin x: dy/dx = x² cos x + 2x sin x, π at x₀ = π/2
+
+
+@pytest.mark.parametrize("formula,value,earned,status", [
+    ("x^2 cos(x) + 2x sin(x)", "3.1416", 1, "correct"),
+    ("x^2 sin(x)", "2.4674", 1, "ecf"),        # (π/2)²: right for the student's own formula
+    ("x^2 sin(x)", "2.5", 0, "wrong"),
+    ("x^2 cos(x) - 2x sin(x)", "-3.1416", 1, "ecf"),
+    ("x^2 cos(x)", "0", 0, "wrong"),           # a formula that is 0 at the point leaves nothing to compute
+    ("", "2.4674", 0, "wrong"),                # no formula, nothing to carry
+    ("import os", "2.4674", 0, "wrong"),       # an unreadable formula carries nothing
+])
+def test_a_value_follows_from_the_students_own_formula(chain, formula, value, earned, status):
+    got = score(chain, {"derivative": formula, "value": value})
+    assert (got["value"].earned / got["value"].points, got["value"].status) == (earned, status)
