@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,13 +19,27 @@ from qgen.solve import solve as solve_question
 
 
 class _Group(click.Group):
-    """Turns QgenError into `Error: <message>` and exit code 1, in one place."""
+    """Turns QgenError into `Error: <message>` and exit code 1, in one place; any other failure
+    (a bug) is one line too, and its traceback is shown with QGEN_DEBUG=1."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except QgenError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(_one_line(str(e))) from None
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit, KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001 - the last resort: never a traceback for a user
+            if os.environ.get("QGEN_DEBUG"):
+                raise
+            raise click.ClickException(_one_line(
+                f"internal error ({type(e).__name__}: {e}); this is a bug in qgen: please report it with the "
+                f"command you ran (QGEN_DEBUG=1 shows the traceback)")) from None
+
+
+def _one_line(text: str) -> str:
+    """A message on one line (a file's text quoted in it may hold line breaks)."""
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
