@@ -225,7 +225,8 @@ def replace_folder(path: Path, files: Mapping[str, str | bytes | None]) -> list[
                 target.mkdir(parents=True, exist_ok=True)  # mode 0o777 minus the umask
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_file(target, data)
+            with open(target, "xb") as f:  # a new file in the private staging folder: mode 0o666 minus the umask
+                f.write(data.encode("utf-8") if isinstance(data, str) else data)
             written.append(path / name)
         swap_in(staging, path)
     except BaseException as e:

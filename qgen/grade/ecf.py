@@ -22,7 +22,7 @@ its credit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
 from qgen import numeric
@@ -31,21 +31,24 @@ from qgen.trace import Trace
 
 
 def carried(trace: Trace, earlier: Mapping[str, Value], keys: Sequence[str],
-            own: Sequence[Value | None] = ()) -> list[Value | None] | None:
+            own: Sequence[Value | None] = (), truth: Callable[[str], Value | None] | None = None
+            ) -> list[Value | None] | None:
     """The values of `keys` implied by the student's values (None: nothing the student wrote bears on them).
 
     `earlier` are the student's values of earlier parts; `own` the student's values of `keys`
     themselves (None where blank or unreadable): entry i is recomputed from `earlier` and the
     student's own entries before it, so a vector whose later entries follow from its earlier ones
-    is judged entry by entry. An entry nothing wrong bears on is None.
+    is judged entry by entry. An entry nothing wrong bears on is None. `truth(key)`: the true value
+    to compare the student's with (default: the Trace's own; a caller may pass a cached exact one).
     """
+    truth = truth or trace.__getitem__
     out: list[Value | None] = [None] * len(keys)
     groups: dict[tuple, list[int]] = {}
     given = dict(earlier)
     for i, key in enumerate(keys):
         upstream = trace.ancestors([key])
         relevant = tuple((k, given[k]) for k in upstream if k != key and k in given)
-        if relevant and any(trace[k] != v for k, v in relevant):
+        if relevant and any(truth(k) != v for k, v in relevant):
             groups.setdefault(relevant, []).append(i)
         if i < len(own) and own[i] is not None:
             given[key] = own[i]
@@ -84,13 +87,27 @@ def is_zero(v: Value, places: int) -> bool:
         return False
 
 
+MAX_BITS = 4096
+
+
 def as_fraction(v: Value | None) -> Fraction | None:
-    """A Trace value as an exact Fraction (a 50-digit real to 50 digits); None if it is not a finite number."""
+    """A Trace value as an exact Fraction (a 50-digit real: its binary value); None if it is not a finite number.
+
+    >>> as_fraction(numeric.CTX.mpf(0.5)), as_fraction(numeric.CTX.mpf(-3)), as_fraction(numeric.CTX.inf)
+    (Fraction(1, 2), Fraction(-3, 1), None)
+    >>> as_fraction(numeric.CTX.exp(-10**300)), as_fraction(numeric.CTX.exp(10**300))
+    (Fraction(0, 1), None)
+    """
     if v is None:
         return None
     if numeric.is_exact(v):
         return Fraction(v)
-    try:
-        return Fraction(numeric.to_decimal(v)) if numeric.CTX.isfinite(v) else None
-    except (ValueError, ArithmeticError):
-        return None
+    sign, man, exp, bits = v._mpf_  # the binary value exactly: (-1)^sign · man · 2^exp
+    if not man:
+        return Fraction(0) if not exp else None  # mpmath codes inf and nan as a zero mantissa
+    if exp + bits > MAX_BITS:
+        return None  # beyond 2^4096 ≈ 10^1233: no answer is that large, so it matches nothing
+    if exp + bits < -MAX_BITS:
+        return Fraction(0)  # below 10^-1233 (σ(−10^300)): 0 at any precision asked
+    value = Fraction(man << exp) if exp >= 0 else Fraction(man, 1 << -exp)
+    return -value if sign else value

@@ -11,6 +11,7 @@ Every string that comes from the answer file is escaped.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -78,6 +79,7 @@ def _number(x: Any, places: int | None) -> str:
         return str(x)
 
 
+@functools.lru_cache(maxsize=4096)  # every student of a version has the same prompts
 def prompt_html(text: str) -> str:
     """A prompt's LaTeX made readable in HTML: $ dropped, common symbols, _{…}/^{…} as sub/superscripts.
 
@@ -139,9 +141,12 @@ def went_wrong(scores: Sequence[PartScore]) -> list[str]:
     return items
 
 
-def feedback_html(manifest: Mapping[str, Any], graded: Graded, row: Mapping[str, str] | None = None) -> str:
-    """The feedback page of one graded student (`row`: the student's grades.csv row, for TA scores and totals)."""
+def feedback_html(manifest: Mapping[str, Any], graded: Graded, row: Mapping[str, str] | None = None,
+                  keys: dict[tuple[str, str], str] | None = None) -> str:
+    """The feedback page of one graded student (`row`: the student's grades.csv row, for TA scores and totals;
+    `keys`: the answers as printed, by (version, column), shared by the pages of one run)."""
     row = row or {}
+    keys = {} if keys is None else keys
     version = next(v for v in manifest["versions"] if str(v["version"]) == graded.version)
     exam = manifest.get("exam", {})
     heading = exam.get("title") or exam.get("id") or "Exam"
@@ -167,9 +172,12 @@ def feedback_html(manifest: Mapping[str, Any], graded: Graded, row: Mapping[str,
         for s in scores:
             record = records.get(s.part, {"kind": "text"})
             typed = f"<code>{html.escape(s.typed)}</code>" if s.typed else '<span class="muted">—</span>'
+            key = keys.get((graded.version, s.column))
+            if key is None:
+                key = keys[(graded.version, s.column)] = html.escape(answer_text(record))
             rows.append((f"<b>{html.escape(s.part)}</b><br><span class=\"muted\">"
                          f"{prompt_html(str(record.get('prompt', '')))}</span>",
-                         typed, f"<code>{html.escape(answer_text(record))}</code>", _credit(s, row),
+                         typed, f"<code>{key}</code>", _credit(s, row),
                          _status(s), _note(s)))
         body.append(table_html(["part", "your answer", "correct answer", "credit", "status", "note"], rows,
                                "feedback", (3,)))
@@ -188,4 +196,5 @@ def feedback_pages(manifest: Mapping[str, Any], graded: Sequence[Graded],
             if cells.get("status") == "graded":
                 rows.setdefault(cells["student_id"], cells)
     names = file_names(g.student_id for g in done)
-    return {names[g.student_id]: feedback_html(manifest, g, rows.get(g.student_id)) for g in done}
+    keys: dict[tuple[str, str], str] = {}
+    return {names[g.student_id]: feedback_html(manifest, g, rows.get(g.student_id), keys) for g in done}

@@ -64,6 +64,11 @@ class Question:
 
     record: Mapping[str, Any]
     trace: Trace | None = field(default=None)
+    # what a typed cell reads as and which of its entries are right, per (part id, text, …): a class
+    # types the same few answers, so each is read and judged once
+    readings: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    facts: dict[str, _Facts] = field(default_factory=dict, repr=False)
+    _truth: dict[str, Fraction | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Question:
@@ -74,6 +79,41 @@ class Question:
         except (QgenError, KeyError, TypeError, ValueError):
             return cls(record, None)
         return cls(record, built.trace)
+
+    def part(self, part: Mapping[str, Any]) -> _Facts:
+        """What judging a part needs, worked out once per part."""
+        known = self.facts.get(part["id"])
+        if known is None:
+            known = self.facts[part["id"]] = _Facts.of(self, part)
+        return known
+
+    def truth(self, key: str) -> Fraction | None:
+        """A Trace value as an exact Fraction (once per key)."""
+        known = self._truth.get(key, False)
+        if known is False:
+            known = self._truth[key] = ecf.as_fraction(self.trace[key])
+        return known
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """A numeric part's tolerance, Trace keys, the old values of its updated parameters and its
+    right answers (the key and any accepted one), as exact numbers."""
+
+    tolerance: Tolerance
+    keys: tuple[str, ...]
+    olds: tuple[Fraction | None, ...]
+    candidates: tuple[tuple[Fraction | None, ...], ...]
+    traced: bool  # every key is in the rebuilt Trace
+
+    @classmethod
+    def of(cls, question: Question, part: Mapping[str, Any]) -> _Facts:
+        keys = tuple(part.get("keys", ()))
+        trace = question.trace
+        traced = bool(keys) and trace is not None and all(k in trace for k in keys)
+        answers = [part["answer"], *part.get("accept", ())] if part["kind"] in NUMERIC else []
+        return cls(_tolerance(part), keys, tuple(old_values(trace, keys)) if traced else (),
+                   tuple(tuple(_flat(a)) for a in answers), traced)
 
 
 @dataclass
@@ -119,25 +159,49 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
         if kind == "expression":
             out.append(_score_formula(index, part, text, student))
             continue
-        try:
-            value, unread = _read(text, entries, part, decimal_comma)
-        except SubmissionError as e:
-            out.append(PartScore(index, pid, points, 0.0, "malformed", text, str(e)))
+        reading = _reading(question, part, text, entries, decimal_comma)
+        if isinstance(reading, SubmissionError):
+            out.append(PartScore(index, pid, points, 0.0, "malformed", text, str(reading)))
             continue
-        judged = _score_numbers if kind in NUMERIC else _score_other
+        value, got, unread, right = reading
         try:
-            credit, status, note = judged(question, part, value, student, ecf_credit, slip_credit)
+            if kind in NUMERIC:
+                credit, status, note = _score_numbers(question, part, got, right, student, ecf_credit, slip_credit)
+            else:
+                credit, status, note = _score_other(question, part, value, student, ecf_credit, slip_credit)
         except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as e:
             # a last resort, so one cell cannot stop a class: scored 0 and reported (tests assert it never happens)
             credit, status, note = Fraction(0), "error", f"could not be judged ({type(e).__name__}); check it by hand"
         if unread:
             note = "; ".join(n for n in (*unread, note) if n)
-        out.append(PartScore(index, pid, points, float(credit * Fraction(points).limit_denominator(1000)), status,
-                             text, note))
+        earned = points if credit == 1 else float(credit * Fraction(points).limit_denominator(1000))
+        out.append(PartScore(index, pid, points, earned, status, text, note))
     return out
 
 
 # -- reading a cell ------------------------------------------------------------------------------
+MAX_READINGS = 50_000  # remembered readings per question (distinct texts typed)
+
+
+def _reading(question: Question, part: Mapping[str, Any], text: str, entries: list[str] | None,
+             decimal_comma: bool) -> tuple[Any, list[str], list[bool] | None] | SubmissionError:
+    """A cell's value, its unreadable entries' notes and (numbers) which entries are right; or why it
+    cannot be read. Remembered per question, so a text typed by many students is read once."""
+    key = (part["id"], text, entries is None, decimal_comma)
+    known = question.readings.get(key)
+    if known is not None:
+        return known
+    try:
+        value, unread = _read(text, entries, part, decimal_comma)
+        got = _flat(value) if part["kind"] in NUMERIC else []
+        reading: Any = (value, got, unread, _right(question.part(part), got) if part["kind"] in NUMERIC else None)
+    except SubmissionError as e:
+        reading = e
+    if len(question.readings) < MAX_READINGS:
+        question.readings[key] = reading
+    return reading
+
+
 def probability(part: Mapping[str, Any]) -> bool:
     """A part whose answer is a predicted probability (ŷ of a sigmoid output, h(x)): 73% means 0.73."""
     keys = part.get("keys", ())
@@ -255,29 +319,40 @@ def _exact(v: Any) -> Fraction | None:
         return None
 
 
-def _score_numbers(question: Question, part: Mapping[str, Any], value: Any, student: _Student,
-                   ecf_credit: Fraction, slip_credit: Fraction) -> tuple[Fraction, str, str]:
+def _olds(facts: _Facts, size: int) -> tuple[Fraction | None, ...]:
+    return facts.olds if len(facts.olds) == size else (None,) * size
+
+
+def _right(facts: _Facts, got: list[Fraction | None]) -> list[bool]:
+    """Which entries are right: within tolerance of the key or an accepted answer (and, for an
+    updated parameter, its step too)."""
+    tol, olds = facts.tolerance, _olds(facts, len(got))
+    candidates = [c for c in facts.candidates if len(c) == len(got)]
+    return [s is not None and any(c[i] is not None and _close(tol, s, c[i], olds[i]) for c in candidates)
+            for i, s in enumerate(got)]
+
+
+def _score_numbers(question: Question, part: Mapping[str, Any], got: list[Fraction | None], right: list[bool],
+                   student: _Student, ecf_credit: Fraction, slip_credit: Fraction) -> tuple[Fraction, str, str]:
     """Credit (0..1), status and note of a number, vector or matrix part, entry by entry."""
-    got = _flat(value)
-    keys = list(part.get("keys", ()))
-    trace = question.trace
-    tol = _tolerance(part)
-    olds = old_values(trace, keys) if len(keys) == len(got) else [None] * len(got)
-    candidates = [c for c in (_flat(a) for a in [part["answer"], *part.get("accept", ())]) if len(c) == len(got)]
-    right = [s is not None and any(c[i] is not None and _close(tol, s, c[i], olds[i]) for c in candidates)
-             for i, s in enumerate(got)]
+    facts = question.part(part)
+    keys = list(facts.keys)
+    remember = facts.traced and len(keys) == len(got)  # the student's values, for the parts after this one
+    if all(right):
+        if remember:
+            student.values.update((k, v) for k, v in zip(keys, got) if v is not None)
+        return Fraction(1), "correct", ""
+    trace, tol, olds = question.trace, facts.tolerance, _olds(facts, len(got))
     carried = [False] * len(got)
-    if not all(right) and ecf_credit > 0:
+    if ecf_credit > 0:
         implied = _implied(question, part, keys, got, student)
         for i, s in enumerate(got):
             if not right[i] and s is not None and implied[i] is not None:
                 carried[i] = _close(tol, s, implied[i], olds[i])
-    if trace is not None and len(keys) == len(got):
-        student.values.update((k, v) for k, v in zip(keys, got) if v is not None and k in trace)
+    if remember:
+        student.values.update((k, v) for k, v in zip(keys, got) if v is not None)
     credit = sum((Fraction(1) if r else ecf_credit if c else Fraction(0) for r, c in zip(right, carried)),
                  Fraction(0)) / max(len(got), 1)
-    if all(right):
-        return Fraction(1), "correct", ""
     if any(carried):
         note = ECF_NOTE if len(got) == 1 else \
             f"{ECF_NOTE} (entr{'y' if sum(carried) == 1 else 'ies'} " \
@@ -307,15 +382,17 @@ def _implied(question: Question, part: Mapping[str, Any], keys: list[str], got: 
             out[0] = None  # a formula that gives 0 at the point leaves nothing to compute
     if trace is None or len(keys) != len(got) or not all(k in trace for k in keys):
         return out
-    values = ecf.carried(trace, student.values, keys, got)
+    values = ecf.carried(trace, student.values, keys, got, truth=question.truth)
     if values is None:
         return out
     for i, (k, v) in enumerate(zip(keys, values)):
         if v is None or out[i] is not None:
             continue
-        given = {**student.values, **{keys[j]: got[j] for j in range(i) if got[j] is not None}}
-        if not ecf.zeroed(v, trace[k], ecf.inputs(trace, given, k), trace, places):
-            out[i] = ecf.as_fraction(v)
+        if ecf.is_zero(v, places):  # the zero guard: only a carried 0 can have been made trivial
+            given = {**student.values, **{keys[j]: got[j] for j in range(i) if got[j] is not None}}
+            if ecf.zeroed(v, trace[k], ecf.inputs(trace, given, k), trace, places):
+                continue
+        out[i] = ecf.as_fraction(v)
     return out
 
 

@@ -15,6 +15,7 @@ over MAX_CELL characters). More than MAX_ROWS rows is an error.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -166,8 +167,9 @@ class Graded:
     status: str
     scores: list[PartScore] = field(default_factory=list)
 
-    @property
+    @functools.cached_property
     def total(self) -> float:
+        """The points earned in auto-graded parts (the scores are final once a row is graded)."""
         return sum(s.earned or 0.0 for s in self.scores)
 
 
@@ -226,6 +228,7 @@ def grades_table(manifest: Mapping[str, Any], graded: list[Graded],
     columns = score_columns(manifest)
     maximum = {str(v["version"]): v["points"] for v in manifest["versions"]}
     table = [["student_id", "version", "status", *columns, "total", "max", "percent"]]
+    exact: dict[float, Fraction] = {}  # a class earns the same few scores
     for g in graded:
         by_column = {s.column: s for s in g.scores}
         cells, total = [], Fraction(0)
@@ -240,7 +243,10 @@ def grades_table(manifest: Mapping[str, Any], graded: list[Graded],
                 total += value or 0
             else:
                 cells.append(_points(s.earned))
-                total += Fraction(s.earned).limit_denominator(1000)
+                known = exact.get(s.earned)
+                if known is None:
+                    known = exact[s.earned] = Fraction(s.earned).limit_denominator(1000)
+                total += known
         top = maximum.get(g.version)
         if g.status != "graded" or top is None:
             table.append([g.student_id, g.version, g.status, *[""] * len(columns), "", "", ""])
