@@ -203,6 +203,13 @@ def swap_in(staging: Path, path: Path) -> None:
     _fsync_folder(path.parent)
 
 
+def create(path: Path, data: str | bytes) -> None:
+    """A new file in a staging folder (mode 0o666 minus the umask). Not synced one by one: the folder
+    is swapped in only once every file is written, so a failure or a kill leaves the old folder."""
+    with open(path, "xb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
 def replace_folder(path: Path, files: Mapping[str, str | bytes | None]) -> list[Path]:
     """Replace the folder `path` by one holding `files` ({relative path: text or bytes; None: an
     empty folder}) as a whole: the old folder or the new one, never a mix, and no temporary folder
@@ -225,8 +232,7 @@ def replace_folder(path: Path, files: Mapping[str, str | bytes | None]) -> list[
                 target.mkdir(parents=True, exist_ok=True)  # mode 0o777 minus the umask
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "xb") as f:  # a new file in the private staging folder: mode 0o666 minus the umask
-                f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            create(target, data)
             written.append(path / name)
         swap_in(staging, path)
     except BaseException as e:

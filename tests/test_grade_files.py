@@ -305,7 +305,7 @@ def test_outputs_follow_the_umask(exam, tmp_path, runner, mask, file_mode, dir_m
 def test_a_failure_mid_write_leaves_the_old_folder(exam, tmp_path, monkeypatch, runner):
     answers = first_run(exam, tmp_path)
     before = snapshot(tmp_path / "grades")
-    real, calls = safe_write.write_file, []
+    real, calls = safe_write.create, []
 
     def failing(path, data):
         calls.append(path)
@@ -313,7 +313,7 @@ def test_a_failure_mid_write_leaves_the_old_folder(exam, tmp_path, monkeypatch, 
             raise OSError(28, "No space left on device")
         return real(path, data)
 
-    monkeypatch.setattr(safe_write, "write_file", failing)
+    monkeypatch.setattr(safe_write, "create", failing)
     more = write(tmp_path / "more.csv", BLANK + "s4,2\n")
     with pytest.raises(QgenError) as e:
         grade_files(exam, more, tmp_path / "grades")
@@ -332,13 +332,13 @@ from qgen import safe_write
 from qgen.grade import files
 from qgen.grade.files import grade_files
 files.report_html = lambda *args: "<!doctype html><title>report</title>"
-real, calls = safe_write.write_file, []
+real, calls = safe_write.create, []
 def dying(path, data):
     calls.append(path)
     if len(calls) > 1:
         os.kill(os.getpid(), signal.SIGKILL)
     return real(path, data)
-safe_write.write_file = dying
+safe_write.create = dying
 grade_files(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
 """
 
