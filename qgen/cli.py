@@ -29,7 +29,7 @@ class _Group(click.Group):
             raise click.ClickException(_one_line(str(e))) from None
         except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit, KeyboardInterrupt):
             raise
-        except Exception as e:  # noqa: BLE001 - the last resort: never a traceback for a user
+        except Exception as e:
             if os.environ.get("QGEN_DEBUG"):
                 raise
             raise click.ClickException(_one_line(

@@ -33,6 +33,7 @@ from qgen.grade.feedback import feedback_pages
 from qgen.grade.report import report_html
 from qgen.grade.sheet import (
     Graded,
+    Table,
     grade_sheet,
     grades_table,
     known_columns,
@@ -164,17 +165,29 @@ def _previous_text(path: Path, holds: str) -> str:
                               "nothing was written") from None
 
 
+_NOTHING_WRITTEN = "; nothing was written"
+
+
+def _previous_table(path: Path, holds: str) -> tuple[Table, list[str]] | None:
+    """A CSV file of the previous run and its stripped header (None: there is none); a file that
+    cannot be read safely is an error that says nothing was written."""
+    if not (path.exists() or path.is_symlink()):
+        return None
+    try:
+        table = read_table(_previous_text(path, holds), str(path))
+    except SubmissionError as e:
+        raise SubmissionError(f"{str(e).removesuffix(_NOTHING_WRITTEN)}{_NOTHING_WRITTEN}") from None
+    return table, [h.strip() for h in table.header.cells]
+
+
 def _manual_scores(path: Path, manifest: Mapping[str, Any]) -> list[_Typed]:
     """TA scores typed into a previous grades.csv (manual parts only), in file order: whatever a
     spreadsheet did to the file (`;`, BOM, CRLF). A file that cannot be read safely is an error."""
-    if not (path.exists() or path.is_symlink()):
+    previous = _previous_table(path, "the TAs' scores")
+    if previous is None:
         return []
-    fix = "; nothing was written"
-    try:
-        table = read_table(_previous_text(path, "the TAs' scores"), str(path))
-    except SubmissionError as e:
-        raise SubmissionError(f"{str(e).removesuffix(fix)}{fix}") from None
-    header = [h.strip() for h in table.header.cells]
+    table, header = previous
+    fix = _NOTHING_WRITTEN
     if "student_id" not in header:
         raise SubmissionError(f"{path}: line {table.header.number}: no 'student_id' column (found: "
                               f"{', '.join(header[:6])}…); the TAs' scores are matched to students by it: "
@@ -206,14 +219,11 @@ def _manual_scores(path: Path, manifest: Mapping[str, Any]) -> list[_Typed]:
 
 def _kept_problems(path: Path) -> list[_Typed]:
     """TA scores a previous run kept in ta-problems.csv because no graded row took them."""
-    if not (path.exists() or path.is_symlink()):
+    previous = _previous_table(path, "TA scores no row took")
+    if previous is None:
         return []
-    fix = "; nothing was written"
-    try:
-        table = read_table(_previous_text(path, "TA scores no row took"), str(path))
-    except SubmissionError as e:
-        raise SubmissionError(f"{str(e).removesuffix(fix)}{fix}") from None
-    header = [h.strip() for h in table.header.cells]
+    table, header = previous
+    fix = _NOTHING_WRITTEN
     if any(h not in header for h in ("student_id", "column", "typed", "kept_in")):
         raise SubmissionError(f"{path}: line {table.header.number}: expected the columns "
                               f"{', '.join(PROBLEMS_HEADER)}; restore that header{fix}")

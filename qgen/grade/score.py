@@ -18,7 +18,6 @@ manifest. Parts are scored in exam order, entry by entry:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -27,11 +26,10 @@ from typing import Any
 from qgen import expr as ex
 from qgen import families
 from qgen.errors import QgenError, SubmissionError
-from qgen.grade import ecf
+from qgen.grade import cells, ecf
 from qgen.grade.columns import part_columns
-from qgen.grade.compare import NUMERIC, Tolerance, Verdict, judge
+from qgen.grade.compare import NUMERIC, Tolerance, judge
 from qgen.grade.diagnose import NO_STEP, shape_slip, slips
-from qgen.grade.parse import parse_cell
 from qgen.notation import resolve
 from qgen.numeric import Value
 from qgen.trace import Trace
@@ -113,7 +111,7 @@ class _Facts:
         traced = bool(keys) and trace is not None and all(k in trace for k in keys)
         answers = [part["answer"], *part.get("accept", ())] if part["kind"] in NUMERIC else []
         return cls(_tolerance(part), keys, tuple(old_values(trace, keys)) if traced else (),
-                   tuple(tuple(_flat(a)) for a in answers), traced)
+                   tuple(tuple(cells.flat(a)) for a in answers), traced)
 
 
 @dataclass
@@ -192,92 +190,14 @@ def _reading(question: Question, part: Mapping[str, Any], text: str, entries: li
     if known is not None:
         return known
     try:
-        value, unread = _read(text, entries, part, decimal_comma)
-        got = _flat(value) if part["kind"] in NUMERIC else []
+        value, unread = cells.read(text, entries, part, decimal_comma)
+        got = cells.flat(value) if part["kind"] in NUMERIC else []
         reading: Any = (value, got, unread, _right(question.part(part), got) if part["kind"] in NUMERIC else None)
     except SubmissionError as e:
         reading = e
     if len(question.readings) < MAX_READINGS:
         question.readings[key] = reading
     return reading
-
-
-def probability(part: Mapping[str, Any]) -> bool:
-    """A part whose answer is a predicted probability (ŷ of a sigmoid output, h(x)): 73% means 0.73."""
-    keys = part.get("keys", ())
-    answer = part.get("answer")
-    return (part["kind"] == "number" and isinstance(answer, (int, float)) and 0 <= answer <= 1
-            and len(keys) == 1 and keys[0].split("[")[0] in ("yhat", "h"))
-
-
-def _size(part: Mapping[str, Any]) -> int:
-    answer = part["answer"]
-    return len(answer) if part["kind"] == "vector" else sum(len(r) for r in answer) if part["kind"] == "matrix" else 1
-
-
-_SPLIT = re.compile(r"\s*[;,]\s*|\s+")
-
-
-def _read(text: str, entries: list[str] | None, part: Mapping[str, Any], decimal_comma: bool
-          ) -> tuple[Any, list[str]]:
-    """The parsed answer and a note per unreadable entry (a vector or matrix: that entry is None)."""
-    kind, answer = part["kind"], part.get("answer")
-    percent_ok = probability(part)
-    if kind not in NUMERIC:
-        return parse_cell(text, kind, labels=_labels(part), decimal_comma=decimal_comma), []
-    if entries is None:
-        try:
-            if kind == "vector":
-                return parse_cell(text, kind, length=len(answer), decimal_comma=decimal_comma), []
-            if kind == "matrix":
-                return parse_cell(text, kind, shape=(len(answer), len(answer[0])), decimal_comma=decimal_comma), []
-            return parse_cell(text, kind, percent_ok=percent_ok, decimal_comma=decimal_comma), []
-        except SubmissionError:
-            if kind == "number":
-                raise
-            entries = _split_entries(text, _size(part), decimal_comma)
-            if entries is None:
-                raise
-    flat: list[Fraction | None] = []
-    notes: list[str] = []
-    for i, e in enumerate(entries, 1):
-        try:
-            flat.append(parse_cell(e, "number", decimal_comma=decimal_comma) if e else None)
-        except SubmissionError as err:
-            flat.append(None)
-            notes.append(f"entry {i} unreadable: {err}")
-    if all(v is None for v in flat) and notes:
-        raise SubmissionError("; ".join(notes))
-    if kind == "vector":
-        return tuple(flat), notes
-    cols = len(answer[0])
-    return tuple(tuple(flat[i:i + cols]) for i in range(0, len(flat), cols)), notes
-
-
-def _split_entries(text: str, size: int, decimal_comma: bool) -> list[str] | None:
-    """A whole vector or matrix that did not parse, cut into its `size` entries (None if it cannot be)."""
-    body = re.sub(r"[\[\]()]|\^\s*[Tt]$|ᵀ", " ", text).replace("\\\\", ";").strip()
-    for sep in ((";",) if decimal_comma else (";", ",")) + (None,):
-        pieces = [p.strip() for p in (body.split(sep) if sep else body.split())]
-        pieces = [p for p in pieces if p]
-        if len(pieces) == size:
-            return pieces
-    pieces = [p for p in _SPLIT.split(body) if p]
-    return pieces if len(pieces) == size else None
-
-
-_PAIRS = (("yes", "no"), ("0", "1"))
-
-
-def _labels(part: Mapping[str, Any]) -> list[str]:
-    """The labels a label part may be answered with: the key's, the other outcome of its rule, and the
-    other half of a yes/no or 0/1 pair (so `Y` reads as yes, and `maybe` is unreadable, not wrong)."""
-    if part["kind"] != "label":
-        return []
-    answer = str(part["answer"])
-    decide = part.get("decide") or {}
-    pair = next((p for p in _PAIRS if answer.strip().lower() in p), ())
-    return list(dict.fromkeys([answer, *(str(v) for v in decide.get("labels", ())), *pair]))
 
 
 # -- numbers, vectors and matrices -------------------------------------------------------------
@@ -301,22 +221,6 @@ def old_values(trace: Trace | None, keys: Sequence[str]) -> list[Fraction | None
 def _close(tol: Tolerance, s: Fraction, t: Fraction, old: Fraction | None) -> bool:
     """Right within tolerance; for an updated parameter, its step from the old value too."""
     return tol.close(s, t) and (old is None or tol.close(s - old, t - old))
-
-
-def _flat(value: Any) -> list[Fraction | None]:
-    if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _flat(v)]
-    return [None if value is None else ecf.as_fraction(value) if not isinstance(value, (int, float, str))
-            else _exact(value)]
-
-
-def _exact(v: Any) -> Fraction | None:
-    from qgen import numeric
-
-    try:
-        return numeric.exact(v)
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 def _olds(facts: _Facts, size: int) -> tuple[Fraction | None, ...]:
@@ -403,7 +307,7 @@ def _from_formula(question: Question, source: Mapping[str, Any], student: _Stude
     record = next((p for p in question.record["parts"] if p["id"] == source["part"]), None)
     if record is None:
         return None
-    point = {k: float(_exact(v) or 0) for k, v in source.get("at", {}).items()}
+    point = {k: float(cells.flat(v)[0] or 0) for k, v in source.get("at", {}).items()}
     got = value_at(student.formulas[source["part"]], record, point)
     return None if got is None else Fraction(got)
 
