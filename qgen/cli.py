@@ -53,7 +53,8 @@ class _Bar:
     done (`bar(1)`); silent with --quiet. click draws it only when stderr is a terminal."""
 
     def __init__(self, label: str, quiet: bool) -> None:
-        self.label, self.quiet, self.bar = label, quiet, None
+        # no bar (not even its label) when stderr is not a terminal: a log file gets no noise
+        self.label, self.quiet, self.bar = label, quiet or not sys.stderr.isatty(), None
 
     def __call__(self, n: int) -> None:
         if self.quiet:
