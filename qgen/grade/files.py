@@ -43,6 +43,7 @@ from qgen.grade.sheet import (
     ta_score,
     to_csv,
 )
+from qgen.lock import hold
 from qgen.roster import read_text
 from qgen.safe_write import WriteError, clean_leftovers, replace_folder
 
@@ -276,6 +277,12 @@ def grade_files(exam_dir: Path, answers: Path, out: Path, *, mapping: Path | Non
     if ecf_credit is None:
         ecf_credit = Fraction(manifest["exam"].get("ecf", 1)).limit_denominator(100)
     out = Path(out)
+    with hold(out, "qgen grade"):  # one run at a time on a folder: a second one fails at once
+        return _grade_into(manifest, answers, out, mapping, ecf_credit, roster, progress)
+
+
+def _grade_into(manifest: Mapping[str, Any], answers: Path, out: Path, mapping: Path | None, ecf_credit: Fraction,
+                roster: Path | None, progress: Callable[[int], None] | None) -> GradeRun:
     clean_leftovers(out)
     check_output_folder(out)
     sheet = read_sheet(read_text(answers), known_columns(manifest), load_mapping(mapping), where=str(answers))
