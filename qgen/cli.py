@@ -84,7 +84,7 @@ def list_families() -> None:
 
 @main.command()
 @click.argument("family")
-@click.option("--seed", type=int, default=None, help="Draw the instance from this seed (default 0).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, help="Draw the instance from this seed (default 0).")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Pin the instance: a YAML file with the family's parameters (e.g. banks/pins/seed-000.yaml).")
 @click.option("--notation", type=click.Choice(sorted(PROFILES)), default=None,
@@ -244,7 +244,7 @@ def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None,
 @click.argument("exam_dir", metavar="OUT_DIR", type=click.Path(path_type=Path))
 @click.option("--students", type=click.IntRange(1, 100000), default=30, show_default=True,
               help="How many made-up students.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the made-up answers.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the made-up answers.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="The CSV to write (default: OUT_DIR/answers-sample.csv).")
 def sample_answers(exam_dir: Path, students: int, seed: int, out: Path | None) -> None:

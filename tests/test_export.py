@@ -17,6 +17,7 @@ import pytest
 from qgen.bank import load_bank
 from qgen.cli import main
 from qgen.export import ExportError, export, export_folder, load_manifest, write_export
+from qgen.manifests import ManifestError
 from qgen.export.markup import FIGURE_NOTE
 from qgen.export.model import exam_export
 from qgen.export.qti import CP_NS, QTI_NS
@@ -341,7 +342,7 @@ def odd(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("odd")
     bank = tmp / "bank.yaml"
     bank.write_text(
-        "exam:\n  id: 'Q&A <2026>'\n  title: 'Prüfung <Q&A> \"Ünïcødé\" — σ ≤ 5%'\n  course: 'R&D <Lab> Zürich'\n"
+        "exam:\n  id: 'Q.A-2026'\n  title: 'Prüfung <Q&A> \"Ünïcødé\" — σ ≤ 5%'\n  course: 'R&D <Lab> Zürich'\n"
         "questions:\n  - family: chain-rule\n    title: 'Ketten & <regel> / café'\n    parts: [value]\n"
         "  - family: mlp-backprop\n    title: 'Net & <net>'\n", encoding="utf-8")
     return _generate(bank, tmp / "out", 2)
@@ -350,7 +351,7 @@ def odd(tmp_path_factory) -> Path:
 def test_odd_titles_survive_in_moodle(odd):
     _, root = _moodle(odd)
     paths = [q.findtext("category/text") for q in root.findall("question[@type='category']")]
-    assert paths[0] == "$course$/top/Q&A <2026>/Q1 Ketten & <regel> // café"
+    assert paths[0] == "$course$/top/Q.A-2026/Q1 Ketten & <regel> // café"
 
 
 def test_odd_titles_are_escaped_in_moodle_html(odd):
@@ -375,12 +376,14 @@ def test_odd_titles_survive_in_json(odd):
 
 
 def test_odd_exam_id_gives_a_safe_file_name(odd):
-    assert export(load_manifest(odd), "moodle").name == "Q-A-2026.moodle.xml"
+    record = load_manifest(odd)
+    record["exam"]["id"] = "Q&A <2026>"  # a bank refuses such an id; a hand-edited manifest may still hold one
+    assert export(record, "moodle").name == "Q-A-2026.moodle.xml"
 
 
 # -- errors and files ------------------------------------------------------------------------------
 def test_no_manifest_is_an_error_naming_the_file(tmp_path):
-    with pytest.raises(ExportError) as e:
+    with pytest.raises(ManifestError) as e:
         load_manifest(tmp_path)
     assert str(tmp_path / "manifest.json") in str(e.value) and "qgen generate" in str(e.value)
 

@@ -10,7 +10,6 @@ the command line.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from qgen.export.model import ExamExport, ExportError, exam_export
 from qgen.export.moodle import moodle_xml, scaled_questions
 from qgen.export.qti import qti_zip
 from qgen.export.record import export_json
+from qgen.manifests import load_manifest
 from qgen.safe_write import write_file
 
 __all__ = ["FORMATS", "Export", "ExportError", "export", "export_folder", "load_manifest", "write_export"]
@@ -98,20 +98,6 @@ def summary(exam: ExamExport, fmt: str) -> tuple[str, ...]:
         return (f"{versions} Canvas quizzes (one per version), {exam.auto_cells} answer items in all, {each}",)
     parts = sum(len(q.parts) for v in exam.versions for q in v.questions)
     return (f"{versions} versions, {parts} parts, {exam.auto_cells} auto-gradable answer cells",)
-
-
-def load_manifest(exam_dir: Path) -> dict[str, Any]:
-    """manifest.json of a `qgen generate` folder; a missing or unreadable one is an ExportError."""
-    path = Path(exam_dir) / "manifest.json"
-    if not Path(exam_dir).is_dir():
-        raise ExportError(f"{exam_dir}: no such folder; give the folder `qgen generate` wrote (e.g. build/<exam id>)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExportError(f"{path}: no manifest; give the folder `qgen generate` wrote (it holds manifest.json)") \
-            from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ExportError(f"{path}: cannot be read ({e}); regenerate it with `qgen generate`") from None
 
 
 def write_export(data: bytes, path: Path) -> Path:

@@ -18,7 +18,6 @@ a column qgen does not write holding entries) is an error, and nothing is writte
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -44,6 +43,7 @@ from qgen.grade.sheet import (
     to_csv,
 )
 from qgen.lock import hold
+from qgen.manifests import load_manifest  # noqa: F401  (grade's callers read it from here)
 from qgen.roster import read_text
 from qgen.safe_write import WriteError, clean_leftovers, replace_folder
 
@@ -97,20 +97,6 @@ class GradeRun:
 def load_roster(path: Path) -> list[tuple[str, str]]:
     """A roster's (id, name) pairs (see qgen.roster)."""
     return [(s.id, s.name) for s in roster.load_roster(path)]
-
-
-def load_manifest(exam_dir: Path) -> dict[str, Any]:
-    """manifest.json of a `qgen generate` folder."""
-    path = Path(exam_dir) / "manifest.json"
-    if not Path(exam_dir).is_dir():
-        what = "is a file" if Path(exam_dir).exists() else "no such folder"
-        raise SubmissionError(f"{exam_dir}: {what}; give the folder `qgen generate` wrote")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SubmissionError(f"{path}: no manifest; give the folder `qgen generate` wrote") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise SubmissionError(f"{path}: cannot be read ({e})") from None
 
 
 def load_mapping(path: Path | None) -> dict[str, str]:
