@@ -251,3 +251,26 @@ def test_interrupting_compile_many_stops_the_runs_still_going(tmp_path: Path) ->
     with pytest.raises(Interrupted):
         compile_many(texs, jobs=2, timeout=60, on_done=interrupt)
     assert processes_working_in(tmp_path) == []
+
+
+@pytest.mark.latex
+@needs_latex
+@pytest.mark.parametrize("target", ["/etc/passwd", "../secret.txt", ".hidden.txt"])
+def test_tex_cannot_read_outside_its_folder(tmp_path: Path, target: str) -> None:
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (tmp_path / "secret.txt").write_text("TOPSECRET", encoding="utf-8")
+    (inner / ".hidden.txt").write_text("TOPSECRET", encoding="utf-8")
+    tex = write_tex(inner, "peek.tex", f"Start \\input{{{target}}} end")
+    with pytest.raises(RenderError):
+        compile_pdf(tex)
+    assert not (inner / "peek.pdf").exists()
+
+
+@pytest.mark.latex
+@needs_latex
+def test_tex_still_reads_its_own_folder(tmp_path: Path) -> None:
+    (tmp_path / "part.tex").write_text("from a sibling file", encoding="utf-8")
+    tex = write_tex(tmp_path, "whole.tex", "Start \\input{part} end")
+    pdf = compile_pdf(tex)
+    assert "sibling" in subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout

@@ -1,7 +1,8 @@
 """Compile .tex files to PDF with latexmk + pdflatex: the only place qgen runs a subprocess.
 
-Shell escape is off (`\\write18` does nothing), TeX may only write below the document's
-folder (`openout_any=p`), every run has a time limit, and a failure is a RenderError that
+Shell escape is off (`\\write18` does nothing), TeX may read and write only in the document's
+folder, besides reading its own installed files (`openin_any=p`, `openout_any=p`: no absolute
+path, no `..`, no dot file), every run has a time limit, and a failure is a RenderError that
 names the file, the line and LaTeX's message.
 """
 
@@ -189,9 +190,11 @@ def compile_many(
 
 
 def _tex_env() -> dict[str, str]:
-    """The environment for latexmk: writes only below the folder, unwrapped log lines."""
+    """The environment for latexmk: reads and writes only in the job's folder (and TeX's own files:
+    no absolute path, no `..`, no dot file), unwrapped log lines."""
     env = dict(os.environ)
     env["openout_any"] = "p"
+    env["openin_any"] = "p"
     env["max_print_line"] = "10000"
     return env
 
