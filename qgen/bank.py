@@ -13,6 +13,7 @@ A bank says which questions an exam has and how they are drawn:
       versions: 4
       constraints: {distinct_answers: off}   # fairness constraints are on unless switched off
       calculator: false            # no-calculator mode: short decimals, function values from a table
+      paper: letter                # or a4 (the default): every PDF's paper size
     questions:
       - family: mlp-backprop
         domain: {hidden: [2], hidden_activation: [relu], x: {integers: [-2, 2]}}
@@ -20,12 +21,14 @@ A bank says which questions an exam has and how they are drawn:
         shared: [hidden, loss]     # domain keys drawn once for all versions (default: the family's)
         parts: ['z1', 'a1', 'grad.*']     # default: every part
         points: {'grad.*': 2}
+        space: {'grad.*': 3cm}     # the exam's answer box per part (cm, mm, in; default: the key's work)
         params: {...}              # optional: pin the numbers (canonical network form),
                                    # or the path of a pin file such as pins/seed-000.yaml
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -37,6 +40,9 @@ from qgen.errors import BankError, QgenError
 from qgen.families import domain as dom
 from qgen.families import rules as rl
 from qgen.notation import Notation, resolve
+from qgen.render.space import MAX_CM, parse_length
+
+PAPERS = ("a4", "letter")
 
 
 class _Mapping(dict):
@@ -49,25 +55,104 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
+class _Duplicate(Exception):
+    """A key given twice in one mapping: its two lines."""
+
+
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
     m = _Mapping(loader.construct_mapping(node, deep=True))
-    m.lines = {loader.construct_object(k, deep=True): k.start_mark.line + 1 for k, _ in node.value}
+    m.lines = {}
+    for k, _ in node.value:
+        key = loader.construct_object(k, deep=True)
+        if key in m.lines:
+            raise _Duplicate(key, m.lines[key], k.start_mark.line + 1)
+        m.lines[key] = k.start_mark.line + 1
     return m
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+MAX_YAML_BYTES = 1_000_000  # a bank, pin or mapping file
+MAX_YAML_NODES = 100_000  # values after aliases are expanded (an alias bomb has billions)
+MAX_YAML_DEPTH = 40  # nested lists and mappings
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _check_nodes(path: Path, root: yaml.Node) -> None:
+    """Refuse a document too large once aliases are expanded, nested too deeply, or holding control
+    characters in its text (they would break the XML of an LMS export); in time linear in its nodes."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if depth > MAX_YAML_DEPTH:
+            raise BankError(f"{path}:{node.start_mark.line + 1}: nested more than {MAX_YAML_DEPTH} levels deep; "
+                            "a bank needs a few")
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else \
+            list(node.value) if isinstance(node, yaml.SequenceNode) else []
+        if done or not children:
+            if not children and isinstance(node, yaml.ScalarNode) and _CONTROL.search(node.value):
+                raise BankError(f"{path}:{node.start_mark.line + 1}: a control character "
+                                f"(U+{ord(_CONTROL.search(node.value).group()):04X}) in the text; remove it")
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MAX_YAML_NODES:
+                raise BankError(f"{path}: more than {MAX_YAML_NODES:,} values once its aliases (*name) are "
+                                "expanded; a bank needs far fewer (an alias bomb?)")
+            continue
+        if id(node) in sizes:
+            continue
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"|#[^\n]*")
+
+
+def _flow_depth(text: str) -> int:
+    """How deep `[` and `{` nest in the text (quoted strings and comments left out): checked before
+    parsing, whose recursion would take seconds to fail on thousands of levels."""
+    depth = deepest = 0
+    for ch in _QUOTED.sub("", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file safely; a syntax error names the file, line and column."""
+    """Parse a YAML file safely, in bounded time and memory: a syntax error names the file, line and
+    column; a key given twice names both lines; a file over 1 MB, an alias bomb, deep nesting or a
+    control character is refused."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise BankError(f"{path}: {size:,} bytes; a bank, pin or mapping file is at most {MAX_YAML_BYTES:,}")
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BankError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BankError(f"{path}: is a folder; give a YAML file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise BankError(f"{path}: cannot be read ({e})") from None
+    if _flow_depth(text) > MAX_YAML_DEPTH:
+        raise BankError(f"{path}: brackets nested more than {MAX_YAML_DEPTH} levels deep; a bank needs a few")
     try:
-        return yaml.load(text, Loader=_Loader)
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return None
+            _check_nodes(path, root)
+            return loader.construct_document(root)
+        finally:
+            loader.dispose()
+    except _Duplicate as e:
+        key, first, second = e.args
+        raise BankError(f"{path}:{second}: {key!r} is given twice (lines {first} and {second}); keep one") from None
+    except RecursionError:
+        raise BankError(f"{path}: nested too deeply; a bank needs a few levels") from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -98,6 +183,9 @@ class QuestionSpec:
     rules: rl.Rules = rl.DEFAULT
     shared: tuple[str, ...] = ()  # domain keys drawn once per exam: every version has the same shape
     tolerance: dict[str, Any] = field(default_factory=dict)  # part pattern -> grading tolerance
+    space: dict[str, float] = field(default_factory=dict)  # part pattern -> the exam's answer box, in cm
+    rubric: dict[str, Any] = field(default_factory=dict)  # part pattern -> (criteria, "file:line")
+    model_answer: dict[str, Any] = field(default_factory=dict)  # part pattern -> (LaTeX text, "file:line")
 
 
 @dataclass(frozen=True)
@@ -117,12 +205,16 @@ class Bank:
     rules: rl.Rules = rl.DEFAULT  # the exam-wide constraints and calculator mode
     ecf: float = 1.0  # share of the credit an answer right for the student's own earlier answers earns
     slip_credit: float = 0.0  # share of the credit a wrong answer with a diagnosed slip earns
+    paper: str = "a4"  # the paper size of every PDF: a4 or letter
 
 
+MAX_VERSIONS = 10_000  # also the limit of --versions
+MAX_ID = 64  # characters: it names a folder and stands in every page's QR code
+_EXAM_ID = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_ID}}}")
 _EXAM_KEYS = {"id", "title", "course", "date", "instructions", "notation", "precision", "versions", "constraints",
-              "calculator", "ecf", "slip_credit"}
+              "calculator", "ecf", "slip_credit", "paper"}
 _QUESTION_KEYS = {"family", "title", "domain", "params", "parts", "points", "notation", "precision", "constraints",
-                  "calculator", "shared", "tolerance"}
+                  "calculator", "shared", "tolerance", "space", "rubric", "model_answer"}
 
 
 def _known(path: Path, m: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -161,14 +253,19 @@ def load_bank(path: str | Path) -> Bank:
     exam_id = _text(path, exam, "id", "exam").strip()
     if not exam_id:
         raise BankError(f"{path}: exam.id: missing; every version's numbers derive from it, e.g. id: ml-quiz-3")
+    if not _EXAM_ID.fullmatch(exam_id) or exam_id in (".", ".."):
+        raise BankError(f"{_at(path, exam, 'id')}: exam.id: {exam_id[:40]!r} is not a name: use letters, digits and "
+                        f". _ - (at most {MAX_ID} characters, not . or ..), e.g. id: ml-quiz-3; it names the "
+                        "output folder build/<id> and is printed in every QR code")
     try:
         notation = resolve(exam.get("notation"), where="exam.notation")
     except BankError as e:
         raise BankError(f"{_at(path, exam, 'notation')}: {e}") from None
     places = _places(path, exam, "exam", 4)
     versions = exam.get("versions", 1)
-    if not isinstance(versions, int) or isinstance(versions, bool) or versions < 1:
-        raise BankError(f"{_at(path, exam, 'versions')}: exam.versions: expected a whole number ≥ 1, got {versions!r}")
+    if not isinstance(versions, int) or isinstance(versions, bool) or not 1 <= versions <= MAX_VERSIONS:
+        raise BankError(f"{_at(path, exam, 'versions')}: exam.versions: expected a whole number from 1 to "
+                        f"{MAX_VERSIONS:,} (as --versions), got {str(versions)[:20]}")
     known = dict.fromkeys(c for f in families.FAMILIES.values() for c in f.constraints)
     rules = _rules(path, exam, "exam", [*known, *rl.GENERIC, "hand_arithmetic"], rl.DEFAULT)
     ecf, slip = exam.get("ecf", 1.0), exam.get("slip_credit", 0.0)
@@ -177,13 +274,16 @@ def load_bank(path: str | Path) -> Bank:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise BankError(f"{_at(path, exam, key)}: exam.{key}: expected the share of credit for {what}, "
                             f"0 to 1, got {value!r}")
+    paper = exam.get("paper", "a4")
+    if paper not in PAPERS:
+        raise BankError(f"{_at(path, exam, 'paper')}: exam.paper: expected one of {', '.join(PAPERS)}, got {paper!r}")
     raw_questions = data.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         raise BankError(f"{_at(path, data, 'questions')}: questions: expected a non-empty list")
     questions = tuple(_question(path, raw_questions, i, notation, places, rules) for i in range(len(raw_questions)))
     return Bank(path, exam_id, _text(path, exam, "title", "exam", "Exam"), _text(path, exam, "course", "exam"),
                 _text(path, exam, "date", "exam"), _text(path, exam, "instructions", "exam"), notation, places,
-                versions, questions, rules, float(ecf), float(slip))
+                versions, questions, rules, float(ecf), float(slip), paper)
 
 
 def _rules(path: Path, m: Mapping[str, Any], where: str, allowed: list[str], inherited: rl.Rules) -> rl.Rules:
@@ -217,6 +317,9 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
     _known(path, q, _QUESTION_KEYS, where)
     if "family" not in q:
         raise BankError(f"{here}: {where}.family: missing; one of {', '.join(sorted(families.FAMILIES))}")
+    if not isinstance(q["family"], str):
+        raise BankError(f"{_at(path, q, 'family')}: {where}.family: expected a family's name, got "
+                        f"{type(q['family']).__name__}; one of {', '.join(sorted(families.FAMILIES))}")
     try:
         family = families.get(q["family"])
     except QgenError as e:
@@ -234,6 +337,8 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
         defaults = {**defaults, **family.no_calculator_domain}
     try:
         merged = dom.merge(defaults, q.get("domain"), f"{where}.domain", getattr(family, "domain_limits", None))
+        if hasattr(family, "check_domain"):  # what only the family knows: enough values for what it draws
+            family.check_domain(merged, f"{where}.domain")
         if "notation" in q:
             notation = resolve(q["notation"], where=f"{where}.notation")
     except QgenError as e:
@@ -253,6 +358,7 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
     points = q.get("points") or {}
     if not isinstance(points, Mapping):
         raise BankError(f"{_at(path, q, 'points')}: {where}.points: expected a mapping of part id/pattern to points")
+    space = _space(path, q, where)
     params = q.get("params")
     if isinstance(params, str):  # a pin file, relative to the bank
         params = load_params(path.parent / params)
@@ -270,7 +376,54 @@ def _question(path: Path, items: list[Any], i: int, notation: Notation, places: 
     return QuestionSpec(i, family.name, _text(path, q, "title", where) or None, merged,
                         dict(params) if params is not None else None, parts, dict(points), notation,
                         _places(path, q, where, places), here, rules, _shared(path, q, where, family, merged),
-                        _plain(tolerance))
+                        _plain(tolerance), space, *_texts(path, q, where, points))
+
+
+def _texts(path: Path, q: Mapping[str, Any], where: str,
+           points: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A question's own rubrics and model answers: pattern -> (value, "file:line of its key").
+
+    A rubric is "2 points for …; 2 points for …" (or a list of items); when the question's
+    `points:` gives the same pattern, the rubric must add up to it (checked here, the rest at build).
+    """
+    from qgen.families.base import parse_rubric, rubric_total
+
+    out: list[dict[str, Any]] = []
+    for key in ("rubric", "model_answer"):
+        spec = q.get(key) or {}
+        if not isinstance(spec, Mapping):
+            raise BankError(f"{_at(path, q, key)}: {where}.{key}: expected a mapping of part id/pattern to "
+                            + ("text such as \"2 points for …; 2 points for …\"" if key == "rubric" else "LaTeX text"))
+        table: dict[str, Any] = {}
+        for pattern, value in spec.items():
+            at, name = _at(path, spec, pattern), f"{where}.{key}.{pattern}"
+            if key == "rubric":
+                value = parse_rubric(value, f"{at}: {name}")
+                want, total = points.get(pattern), rubric_total(value)
+                if isinstance(want, (int, float)) and not isinstance(want, bool) and total != want:
+                    raise BankError(f"{at}: {name}: the rubric adds up to {total:g} points but points.{pattern} "
+                                    f"is {want:g}; make them equal")
+            elif not isinstance(value, str) or not value.strip():
+                raise BankError(f"{at}: {name}: expected the model answer as LaTeX text")
+            table[str(pattern)] = (value, at)
+        out.append(table)
+    return out[0], out[1]
+
+
+def _space(path: Path, q: Mapping[str, Any], where: str) -> dict[str, float]:
+    """A question's `space:`: part pattern -> the height of the exam's answer box, in cm."""
+    space = q.get("space") or {}
+    if not isinstance(space, Mapping):
+        raise BankError(f"{_at(path, q, 'space')}: {where}.space: expected a mapping of part id/pattern to a "
+                        "height such as 6cm, 40mm or 1.5in")
+    out = {}
+    for pattern, value in space.items():
+        try:
+            out[str(pattern)] = parse_length(value)
+        except ValueError:
+            raise BankError(f"{_at(path, space, pattern)}: {where}.space.{pattern}: expected a height such as 6cm, "
+                            f"40mm or 1.5in (more than 0, at most {MAX_CM:g}cm), got {value!r}") from None
+    return out
 
 
 def _shared(path: Path, q: Mapping[str, Any], where: str, family: Any, domain: Mapping[str, Any]) -> tuple[str, ...]:

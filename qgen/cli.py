@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from qgen import __version__, difficulty, families, numeric
-from qgen.bank import load_bank, load_params
+from qgen.bank import MAX_VERSIONS, load_bank, load_params
 from qgen.errors import QgenError
 from qgen.generate import question_record
 from qgen.notation import PROFILES
@@ -132,7 +132,7 @@ def _plain_number(value, places: int) -> str:
 
 @main.command()
 @click.argument("bank_file", metavar="BANK", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--versions", type=click.IntRange(1, 10000), default=None,
+@click.option("--versions", type=click.IntRange(1, MAX_VERSIONS), default=None,
               help="How many versions (default: the bank's exam.versions).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: build/<exam id>).")
@@ -262,7 +262,7 @@ def sample_answers(exam_dir: Path, students: int, seed: int, out: Path | None) -
 
 @main.command()
 @click.argument("bank_file", metavar="BANK", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--versions", type=click.IntRange(1, 10000), default=None,
+@click.option("--versions", type=click.IntRange(1, MAX_VERSIONS), default=None,
               help="How many versions to draw (default: the bank's exam.versions, at least 20).")
 def check(bank_file: Path, versions: int | None) -> None:
     """Validate BANK and draw its versions without rendering: constraint rejection rates and difficulty."""

@@ -26,7 +26,7 @@ Parts without keys add no steps: they are counted as `manual` (text) or `symboli
 ...                   {"W": [[-2, 2]], "b": [1], "activation": "sigmoid"}],
 ...        "loss": "squared_error", "data": [{"x": [2, 5], "y": [1]}], "learning_rate": 2}
 >>> measure(solve("mlp-backprop", params={"network": net}))  # seed 001 §3
-Difficulty(steps=22, functions=1, magnitude=5.0, digits=1, parts=22, manual=4, symbolic=0)
+Difficulty(steps=22, functions=1, magnitude=5.0, digits=1, parts=22, manual=4, symbolic=0, tiny=0)
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.expr import Const, Div, Expr, Fn, Neg, Pow, Prod, Ref, Sub, Sum
 from qgen.families.base import Question
+from qgen.families.rules import significant
 from qgen.numeric import Value
 from qgen.trace import Quantity
 
@@ -65,6 +66,7 @@ class Difficulty:
     parts: int  # auto-graded parts
     manual: int  # parts graded by a person (text)
     symbolic: int = 0  # auto-graded parts answered by a formula (counted in `parts`, no steps)
+    tiny: int = 0  # asked numbers that are not 0 but show under two significant digits (0.0004 at 4 decimals)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON-able record (for the manifest)."""
@@ -183,7 +185,14 @@ def measure(question: Question) -> Difficulty:
         parts=sum(not p.manual for p in question.parts),
         manual=sum(p.manual for p in question.parts),
         symbolic=sum(p.kind == "expression" for p in question.parts),
+        tiny=tiny_answers(question),
     )
+
+
+def tiny_answers(question: Question) -> int:
+    """How many asked numbers are not 0 but show under two significant digits at their part's places."""
+    return sum(1 for p in question.parts if p.kind in ("number", "vector", "matrix") for k in p.keys
+               if (v := numeric.to_float(question.trace[k])) != 0 and not significant(v, p.places))
 
 
 def measure_versions(versions: Iterable[Any]) -> dict[str, list[Difficulty]]:
@@ -198,7 +207,7 @@ class Outlier:
 
     version: str
     question: int | None  # from 1
-    measure: str  # steps | magnitude | parts | manual
+    measure: str  # steps | magnitude | parts | manual | tiny (answers under two significant digits)
     value: float
     typical: float  # the median (the most common count for parts and manual)
 
@@ -206,6 +215,8 @@ class Outlier:
         where = f"version {self.version}" + (f", question {self.question}" if self.question else "")
         if self.measure == "magnitude":
             return f"{where}: numbers up to {_short(self.value)} (median {_short(self.typical)})"
+        if self.measure == "tiny":
+            return f"{where}: {_short(self.value)} answers under two significant digits"
         if self.measure == "steps":
             what = "steps" if self.question else "steps in all"
             return f"{where}: {_short(self.value)} {what} (median {_short(self.typical)})"
@@ -277,6 +288,8 @@ def compare(rows: Mapping[str, Sequence[Difficulty]] | Iterable[tuple[str, Seque
                 flags.append(Outlier(v, i + 1, "steps", d.steps, steps_median[i]))
             if d.magnitude > MAGNITUDE_FACTOR * max(magnitude_median[i], 1):
                 flags.append(Outlier(v, i + 1, "magnitude", d.magnitude, magnitude_median[i]))
+            if d.tiny:
+                flags.append(Outlier(v, i + 1, "tiny", d.tiny, 0))
             for name, count in usual[i].items():
                 if getattr(d, name) != count:
                     flags.append(Outlier(v, i + 1, name, getattr(d, name), count))

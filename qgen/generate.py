@@ -31,7 +31,7 @@ from qgen import __version__, families
 from qgen.bank import Bank, QuestionSpec
 from qgen.errors import FamilyError, QgenError
 from qgen.families import checks
-from qgen.families.base import Question, select_parts, with_tolerance
+from qgen.families.base import Question, select_parts, with_texts, with_tolerance
 from qgen.families.domain import draw, tallying, unmet
 from qgen.families.rules import constraint_of, problem
 from qgen.tables import hand_arithmetic_problems
@@ -56,6 +56,7 @@ class Draws:
     """
 
     taken: dict[int, set[str]] = field(default_factory=dict)
+    last: dict[int, tuple[str, ...]] = field(default_factory=dict)  # the previous version's non-integer answers
     sampled: dict[int, Counter[str]] = field(default_factory=dict)
     redrawn: dict[int, Counter[str]] = field(default_factory=dict)
 
@@ -79,7 +80,11 @@ def shared_domain(exam_id: str, spec: QuestionSpec) -> dict[str, Any]:
     if known is not None and known[0] is spec:
         return known[1]
     rng = np.random.default_rng(version_seed(exam_id, "\x00shared", spec.index))
-    fixed = {key: [draw(rng, spec.domain[key], f"domain.{key}")] for key in spec.shared}
+    family = families.get(spec.family)
+    sets = getattr(family, "shared_sets", {})  # keys whose shared value is a set drawn by the family
+    fixed = {key: [draw(rng, spec.domain[key], f"domain.{key}")] for key in spec.shared if key not in sets}
+    for key in (k for k in spec.shared if k in sets):
+        fixed[key] = getattr(family, sets[key])(rng, {**spec.domain, **fixed})
     if len(_SHARED) >= 256:
         _SHARED.clear()
     domain = _SHARED[exam_id, id(spec)] = (spec, {**spec.domain, **fixed})
@@ -98,6 +103,7 @@ def build_question(spec: QuestionSpec, seed: int | None, domain: dict[str, Any] 
         q = family.build(params, spec.notation, spec.places)
         parts = select_parts(q.parts, spec.parts, spec.points, f"questions[{spec.index}]")
         parts = with_tolerance(parts, spec.tolerance, f"questions[{spec.index}]")
+        parts = with_texts(parts, spec.rubric, spec.model_answer, f"questions[{spec.index}]")
     except QgenError as e:
         raise type(e)(f"{spec.where}: questions[{spec.index}] ({spec.family}): {e}") from None
     title = escape_text(spec.title) if spec.title else q.title
@@ -109,6 +115,8 @@ def question_problems(spec: QuestionSpec, q: Question, taken: Iterable[str] = ()
     out: list[str] = []
     if spec.rules.on("distinct_answers"):
         out += checks.answer_clashes(q)
+    if spec.rules.on("significant_answers"):
+        out += checks.tiny_answers(q)
     if spec.rules.on("hand_arithmetic"):
         keys = [k for p in q.parts for k in p.keys]
         out += [problem("hand_arithmetic", p) for p in hand_arithmetic_problems(q.trace, keys)]
@@ -202,10 +210,14 @@ def draw_question(bank: Bank, spec: QuestionSpec, version: str, draws: Draws | N
         problems = list(d.problems)
         if spec.rules.on("distinct_versions"):  # last, as question_problems lists it
             problems += checks.repeated(d.fp, taken)
+        answers = checks.shown_answers(d.question) if d.question is not None else ()
+        if spec.rules.on("distinct_neighbours") and not problems:
+            problems += checks.neighbour_overlap(answers, draws.last.get(spec.index))
         redrawn["draws"] += 1
         redrawn.update(set(constraint_of(p) for p in problems))
         if not problems:
             taken.add(d.fp)
+            draws.last[spec.index] = answers
             assert d.question is not None
             return d.question, d.seed
         failures.update(problems)

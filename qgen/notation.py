@@ -20,6 +20,7 @@ of θ = (w₀, …, w₄) and writes a data point's quantities as functions of i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
@@ -110,6 +111,20 @@ class Notation:
         """
         return getattr(self, name) if name in self.overridden else own
 
+    def distinct_objective(self) -> "Notation":
+        """The notation with an objective letter of its own where it would be the loss's letter.
+
+        bias-row writes both ℓ (seed 000 has one example, whose objective is its loss); over a
+        data set the loss of point i is ℓ⁽ⁱ⁾ and the objective becomes L (J when the loss is L),
+        unless the bank set `objective` itself.
+
+        >>> PROFILES["bias-row"].distinct_objective().objective, PROFILES["bias-column"].distinct_objective().objective
+        ('L', 'J')
+        """
+        if self.objective != self.loss or "objective" in self.overridden or self.point_style != "super":
+            return self
+        return replace(self, objective="J" if self.loss == "L" else "L")
+
     def for_network(self, widths: list[int]) -> "Notation":
         """The same profile, told the widths of the network it writes (input first)."""
         return replace(self, layers=len(widths) - 1, out_width=widths[-1], widths=tuple(widths))
@@ -154,7 +169,12 @@ class Notation:
         if s.point is None:
             return self._symbol(s)
         if self.point_style == "super":
-            return f"{{{self._symbol(s)}}}^{{({s.point})}}"
+            base = self._symbol(s)
+            marked = _LAYER_MARK.match(base) if s.name in ("z", "a") and self.layer_style != "sub" else None
+            if marked:  # one superscript, layer then point: α^{1;(2)}_{1}, not α^{1}_{1} with ^{(2)} stacked on it
+                head, layer, rest = marked.groups()
+                return rf"{head}^{{{layer};\,({s.point})}}{rest}"
+            return f"{{{base}}}^{{({s.point})}}"
         if s.name == "x":
             return self._feature(s.index[0], s.point)
         if s.name == "y":
@@ -319,6 +339,8 @@ class Notation:
         """The symbol of a whole layer's pre-activations ('z') or activations ('a'), in bold."""
         return rf"\boldsymbol{{{self._neuron(kind, layer, None)}}}"
 
+
+_LAYER_MARK = re.compile(r"^([^^{}]*(?:\{[^{}]*\})?)\^\{(\(?\d+\)?)\}(.*)$")  # \alpha^{1}_{1}: letter, layer, rest
 
 PROFILES: dict[str, Notation] = {
     "bias-row": Notation(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copyreg
 import decimal
 import math
+import re
 from fractions import Fraction
 from typing import Union
 
@@ -40,6 +41,7 @@ def _real_from_mpf(mpf: tuple) -> "mpmath.mpf":
 copyreg.pickle(Real, lambda v: (_real_from_mpf, (v._mpf_,)))
 
 
+_EXPONENT = re.compile(r"[eE]\s*([-+]?\d{1,12})")
 _FLOATS: dict[float, Fraction] = {}  # samplers draw the same few decimals (0.5, -1.5) over and over
 
 
@@ -66,7 +68,11 @@ def exact(x: object) -> Fraction:
         known = _FLOATS[x] = Fraction(repr(x))  # -0.0 and 0.0 share an entry: both are 0
         return known
     if isinstance(x, str):
-        return Fraction(x.strip().replace("\u2212", "-"))
+        text = x.strip().replace("\u2212", "-")
+        big = _EXPONENT.search(text)
+        if len(text) > 100 or (big and abs(int(big.group(1))) > 1000):
+            raise ValueError(f"{text[:20]!r} is too long or too large a number")  # Fraction('1e99999999') never ends
+        return Fraction(text)
     if isinstance(x, Real):
         raise TypeError("an inexact real cannot be made exact")
     raise TypeError(f"{x!r} is not a number")
@@ -115,15 +121,35 @@ def sub(a: Value, b: Value) -> Value:
 
 
 def mul(a: Value, b: Value) -> Value:
+    """a·b; an exact 0 times anything is an exact 0 (so 0·σ(z) + 0.95 prints as 0.95, not 0.9500).
+
+    >>> decimal_str(add(mul(Fraction(0), sigmoid(exact(1))), exact("-0.99625")), 4)
+    '-0.99625'
+    """
     if type(a) is Fraction and type(b) is Fraction:  # the common case, without `pair`'s checks
         return a * b
+    if (type(a) is Fraction and not a) or (type(b) is Fraction and not b):
+        return Fraction(0)
     a, b = pair(a, b)
     return a * b
 
 
 def div(a: Value, b: Value) -> Value:
+    """a / b; an exact 0 divided by anything non-zero is an exact 0."""
+    if type(a) is Fraction and not a and b:
+        return Fraction(0)
     a, b = pair(a, b)
     return a / b
+
+
+def compare(a: object, b: object) -> int:
+    """-1, 0 or 1 as a <, =, > b, decided on the exact values (never on floats).
+
+    >>> compare(sigmoid(exact(0)), Fraction(1, 2)), compare(exact("0.1") + exact("0.2"), exact("0.3"))
+    (0, 0)
+    """
+    a, b = pair(lift(a), lift(b))
+    return (a > b) - (a < b)
 
 
 def exp(v: Value) -> Value:

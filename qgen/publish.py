@@ -31,6 +31,7 @@ from qgen.grade.columns import template_header
 from qgen.render import batch, pdf
 from qgen.render.exam import answer_sheet_cells, exam_context, paper, preamble, tables
 from qgen.render.qr import payload, qr_tex
+from qgen.render.space import with_space
 from qgen.roster import Student, file_stem, version_for
 
 MAX_LAYOUT_PASSES = 6
@@ -66,7 +67,21 @@ def render_version(bank: Bank, v: Version, *, key: bool) -> str:
     from qgen.render.exam import document
 
     return document(title=bank.title, course=bank.course, date=bank.date, instructions=bank.instructions,
-                    exam_id=bank.exam_id, version=v.id, places=bank.places, questions=v.questions, key=key)
+                    exam_id=bank.exam_id, version=v.id, places=bank.places, questions=spaced(bank, v).questions,
+                    key=key, paper_size=bank.paper)
+
+
+def spaced(bank: Bank, v: Version) -> Version:
+    """A version with its bank's `space:` on the parts (the answer boxes a question sets itself)."""
+    if not any(spec.space for spec in bank.questions):
+        return v
+    questions = []
+    for spec, q in zip(bank.questions, v.questions):
+        try:
+            questions.append(replace(q, parts=with_space(q.parts, spec.space, f"questions[{spec.index}]")))
+        except QgenError as e:
+            raise type(e)(f"{spec.where}: questions[{spec.index}] ({spec.family}): {e}") from None
+    return replace(v, questions=tuple(questions))
 
 
 @dataclass
@@ -95,6 +110,7 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
 
     tell("versions", -len(version_ids))
     versions = build_versions(bank, version_ids, Draws(), jobs=jobs, progress=lambda v: tell("versions", 1))
+    versions = [spaced(bank, v) for v in versions]
     by_id = {v.id: v for v in versions}
 
     report = difficulty.compare(difficulty.measure_versions(versions))
@@ -106,7 +122,7 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
 
     contexts = {v.id: exam_context(title=bank.title, course=bank.course, date=bank.date,
                                    instructions=bank.instructions, exam_id=bank.exam_id, version=v.id,
-                                   places=bank.places, questions=v.questions) for v in versions}
+                                   places=bank.places, questions=v.questions, paper=bank.paper) for v in versions}
     heads = {"exam": preamble(contexts[versions[0].id], key=False, qr=options.qr),
              "key": preamble(contexts[versions[0].id], key=True)}
 

@@ -212,6 +212,27 @@ class Trace:
             text = symbols[key] = notation.symbol(self._q[key].sym)
         return text
 
+    def _operands(self, formula: Expr, value: Value, places: int) -> Callable[[Value], str]:
+        """How to print a worked line's operands so that working them out gives the value shown.
+
+        Operands rounded to `places` whose result rounds to another value are shown with up to
+        four more decimals (e.g. 0.30833 · 0.21330 for 0.0658, not 0.3083 · 0.2133 = 0.0657...).
+        """
+        refs = list(dict.fromkeys(ex.refs(formula)))
+        target = numeric.round_to(value, places)
+        for extra in range(0, 5):
+            digits = places + extra
+            if all(numeric.is_shown_exactly(self._q[k].value, digits) for k in refs):
+                return lambda v, d=digits: numeric.decimal_str(v, d)
+            shown = {k: numeric.exact(numeric.decimal_str(self._q[k].value, digits)) for k in refs}
+            try:
+                worked = ex.evaluate(formula, {**self._env, **shown}, self._table)
+            except (ValueError, ZeroDivisionError, TypeError):
+                break
+            if numeric.round_to(worked, places) == target:
+                return lambda v, d=digits: numeric.decimal_str(v, d)
+        return lambda v: numeric.decimal_str(v, places + 4)
+
     def explain(self, key: str, notation: Notation, places: int = 4, *, number: Callable[[Value], str] | None = None,
                 formula: Expr | None = None) -> str:
         """One worked line: symbol = formula = formula with numbers = value (repeats left out).
@@ -233,11 +254,13 @@ class Trace:
         note = ""
         if formula is not None:
             pieces.append(ex.latex(formula, lambda k: self.symbol(k, notation)))
+            if number is None:  # the numbers shown must give the value shown: more digits where rounding would not
+                fmt = self._operands(formula, q.value, places)
             pieces.append(ex.latex(formula, lambda k: fmt(self._q[k].value)))
             if self._table is not None and any(c.stated for c in ex.calls(formula, self._env, self._table)):
                 pieces.append(ex.latex(ex.with_stated(formula, self._env, self._table), lambda k: fmt(self._q[k].value)))
                 note = TABLE_NOTE
-        value = fmt(q.value)
+        value = numeric.decimal_str(q.value, places) if number is None else fmt(q.value)
         out = [p for n, p in enumerate(pieces) if p not in pieces[:n] and p != value]
         sign = "=" if numeric.is_shown_exactly(q.value, places) else r"\approx"
         return " = ".join(out) + f" {sign} {value}" + note

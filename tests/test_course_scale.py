@@ -232,7 +232,8 @@ questions:
   - family: activations
   - family: mlp-backprop
     shared: []
-    domain: {hidden: [1, 2, 3], inputs: [1, 2, 3]}
+    domain: {hidden: [1, 2, 3], inputs: [1, 2, 3], hidden_layers: [1, 2]}
+    parts: ["z1", "a1", "yhat", "loss", "factor.*", "grad.*", "update.*"]   # no drawing: the exam shows the network
   - family: chain-rule
   - family: graph-partials
 """

@@ -144,7 +144,8 @@ def test_impossible_constraint_fails_naming_it_and_the_switch(tmp_path):
 
 def test_switched_off_constraint_lets_the_draw_through(tmp_path):
     bank = bank_with(tmp_path, "    domain: {hidden_activation: sigmoid, weights: [4], biases: [3], x: [5]}\n"
-                               "    constraints: {no_saturation: off, nonzero_derivatives: off, distinct_answers: off}\n")
+                               "    constraints: {no_saturation: off, nonzero_derivatives: off, distinct_answers: off,\n"
+                               "                  target_not_reached: off, significant_answers: off}\n")
     net = build_versions(bank, ["1"])[0].questions[0].params["network"]
     assert net["layers"][0]["W"][0] == [4, 4]
 
@@ -213,7 +214,7 @@ def test_too_small_a_domain_for_the_versions_is_an_error(tmp_path):
 def test_repeated_numbers_allowed_when_switched_off(tmp_path):
     bank = load_bank(write(tmp_path, "exam: {id: few, title: T}\nquestions:\n  - family: chain-rule\n"
                                      "    domain: {m: [sum], g: [sin], h: [x^2], x0: [1]}\n"
-                                     "    constraints: {distinct_versions: off}\n"))
+                                     "    constraints: {distinct_versions: off, distinct_neighbours: off}\n"))
     versions = build_versions(bank, ["1", "2"])
     assert versions[0].questions[0].params == versions[1].questions[0].params
 

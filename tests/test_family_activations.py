@@ -149,9 +149,9 @@ def test_stored_params_rebuild_the_same_question(seed):
     assert solve("activations", params=question(seed).params).parts == question(seed).parts
 
 
-def test_every_function_is_sampled_over_twenty_seeds():
-    assert {name for s in SEEDS for name, _, _ in rows(question(s))} == {"sigmoid", "tanh", "relu", "leaky_relu",
-                                                                          "linear"}
+def test_every_nonlinear_function_is_sampled_over_twenty_seeds():
+    # linear is not a default choice: the statement calls g "the nonlinear function" (a bank may still list it)
+    assert {name for s in SEEDS for name, _, _ in rows(question(s))} == {"sigmoid", "tanh", "relu", "leaky_relu"}
 
 
 # -- the pinned instance of seed 001 §1 ----------------------------------------------------

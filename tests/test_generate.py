@@ -69,7 +69,7 @@ def test_manifest_points_add_up():
 
 def test_bank_text_is_escaped(tmp_path):
     path = tmp_path / "bank.yaml"
-    path.write_text("exam:\n  id: 'x#1'\n  title: 'O''Brien & Søn_#1 {x} 50% $5'\n"
+    path.write_text("exam:\n  id: 'x-1'\n  title: 'O''Brien & Søn_#1 {x} 50% $5'\n"
                     "questions:\n  - family: mlp-backprop\n", encoding="utf-8")
     bank = load_bank(path)
     tex = render_version(bank, build_version(bank, "1"), key=False)

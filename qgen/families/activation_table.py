@@ -32,14 +32,14 @@ from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.expr import Ref, const_latex
 from qgen.families.base import FormulaSpec, Part, Question, number_part
-from qgen.families.domain import Words, draw, draw_fair
-from qgen.families.rules import DEFAULT, Rules, problem
+from qgen.families.domain import Words, choices, draw, draw_fair
+from qgen.families.rules import DEFAULT, Rules, problem, saturated
 from qgen.nn import functions as fn
 from qgen.nn.network import ACTIVATIONS, param_number
 from qgen.notation import Notation, Sym
 from qgen.trace import Trace
 
-SATURATION = 3  # |z| beyond which σ′ and tanh′ are nearly 0
+SATURATION = 3  # |z| beyond which σ′ is small (tanh′ is judged on the derivative: rules.saturated)
 DEFAULT_SLOPE = Fraction(1, 10)
 PARAM_KEYS = ("functions", "leaky_slope")
 KINKED = ("relu", "leaky_relu")
@@ -184,7 +184,8 @@ class ActivationTable:
                "g(z) or z, and values g(z), g'(z) at given points (seed 001 §1).")
     template = "families/activations.tex.j2"
     default_domain: dict[str, Any] = {
-        "functions": Words(list(ACTIVATIONS), list(ACTIVATIONS)),
+        # the statement calls g "the nonlinear function": linear is asked only where a bank lists it
+        "functions": Words([f for f in ACTIVATIONS if f != "linear"], list(ACTIVATIONS)),
         "count": [3],
         "smooth": [2],  # how many of the functions are sigmoid/tanh (the rest ReLU-like): comparable versions
         "points": [2],
@@ -192,7 +193,9 @@ class ActivationTable:
         "leaky_slope": [0.1],
     }
     calculator_needed = "the question is evaluating sigmoid and tanh"
-    shared = ("count", "smooth", "points")  # drawn once per exam
+    # drawn once per exam, the functions too (as a set of `count`): versions differ in their points only
+    shared = ("count", "smooth", "points", "functions")
+    shared_sets = {"functions": "shared_functions"}  # how generate.shared_domain draws a shared set
     domain_limits = {"count": (1, 5), "smooth": (0, 2), "points": (1, 8)}
     constraints = ("no_saturation", "well_posed")
 
@@ -205,27 +208,54 @@ class ActivationTable:
 
         return draw_fair(self.name, attempt, f"z: points on both sides of 0, |z| ≤ {SATURATION}", rules=rules)
 
-    def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
+    def check_domain(self, d: Mapping[str, Any], where: str) -> None:
+        """A bank's domain can give a question: enough functions and points (errors name the key)."""
+        pool, z_pool = list(dict.fromkeys(d["functions"])), list(dict.fromkeys(choices(d["z"])))
+        counts = [c for c in choices(d["count"]) if isinstance(c, int) and c > len(pool)]
+        if counts:
+            raise BankError(f"{where}.count: {counts[0]} functions cannot be drawn from the {len(pool)} in "
+                            f"domain.functions ({', '.join(map(str, pool))})")
+        points = [n for n in choices(d["points"]) if isinstance(n, int) and n > len(z_pool)]
+        if points:
+            raise BankError(f"{where}.points: {points[0]} distinct points cannot be drawn from the {len(z_pool)} "
+                            f"values of domain.z")
+
+    def shared_functions(self, rng: np.random.Generator, d: Mapping[str, Any]) -> Words:
+        """The functions every version of an exam asks (`count` of domain.functions, `smooth` of them σ/tanh)."""
         pool = list(dict.fromkeys(d["functions"]))
         count = draw(rng, d["count"], "domain.count")
-        n = draw(rng, d["points"], "domain.points")
-        z_pool = list(dict.fromkeys(d["z"]))
+        self._check_count(count, pool)
+        picked = self._pick(rng, d, pool, count)
+        return Words([f for f in pool if f in picked], list(getattr(d["functions"], "allowed", ACTIVATIONS)))
+
+    def _check_count(self, count: Any, pool: list[str]) -> None:
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= len(pool):
             raise FamilyError(f"{self.name}: domain.count {count!r} functions cannot be drawn from the "
                               f"{len(pool)} in domain.functions")
-        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(z_pool):
-            raise FamilyError(f"{self.name}: domain.points {n!r} distinct points cannot be drawn from the "
-                              f"{len(z_pool)} values of domain.z")
+
+    def _pick(self, rng: np.random.Generator, d: Mapping[str, Any], pool: list[str], count: int) -> set[str]:
         smooth = [f for f in pool if f in ("sigmoid", "tanh")]
         rough = [f for f in pool if f not in smooth]
         # as many sigmoid/tanh rows as asked, as far as domain.functions allows
         k = min(max(draw(rng, d["smooth"], "domain.smooth"), count - len(rough)), len(smooth), count)
         picked = {smooth[i] for i in rng.choice(len(smooth), size=k, replace=False)}
         picked |= {rough[i] for i in rng.choice(len(rough), size=count - k, replace=False)}
+        return picked
+
+    def _draw(self, rng: np.random.Generator, d: Mapping[str, Any]) -> dict[str, Any]:
+        pool = list(dict.fromkeys(d["functions"]))
+        count = draw(rng, d["count"], "domain.count")
+        n = draw(rng, d["points"], "domain.points")
+        z_pool = list(dict.fromkeys(choices(d["z"])))  # a list, a fixed value, a range or a grid
+        self._check_count(count, pool)
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(z_pool):
+            raise FamilyError(f"{self.name}: domain.points {n!r} distinct points cannot be drawn from the "
+                              f"{len(z_pool)} values of domain.z")
+        picked = self._pick(rng, d, pool, count)
         chosen = [i for i, f in enumerate(pool) if f in picked]
         functions = []
         for i in chosen:
-            picks = sorted(rng.choice(len(z_pool), size=n, replace=False).tolist(), key=lambda j: float(z_pool[j]))
+            picks = sorted(rng.choice(len(z_pool), size=n, replace=False).tolist(), key=lambda j: numeric.exact(z_pool[j]))
             functions.append({"name": pool[i], "z": [z_pool[j] for j in picks]})
         params: dict[str, Any] = {"functions": functions}
         if any(f["name"] == "leaky_relu" for f in functions):
@@ -237,8 +267,9 @@ class ActivationTable:
         rows, _ = _rows(params)
         out: list[str] = []
         for row in rows:
-            if row.name in ("sigmoid", "tanh") and any(abs(z) > SATURATION for z in row.z):
-                out.append(problem("no_saturation", f"a {row.name} point beyond ±{SATURATION}"))
+            if row.name in ("sigmoid", "tanh") and any(abs(z) > SATURATION or saturated(row.name, float(z))
+                                                       for z in row.z):
+                out.append(problem("no_saturation", f"a {row.name} point where its derivative is nearly 0"))
             if row.name in ("sigmoid", "tanh") and any(-z in row.z for z in row.z if z != 0):
                 out.append(problem("well_posed", f"mirrored {row.name} points (z and -z)"))
             if row.name in KINKED and len(row.z) > 1 and not (min(row.z) < 0 < max(row.z)):
@@ -264,6 +295,7 @@ class ActivationTable:
                       "points": _points_tex(r)} for r in rows],
             "kink": kink,
             "leaky": any(r.name == "leaky_relu" for r in rows),
+            "linear": any(r.name == "linear" for r in rows),  # the statement cannot call every g nonlinear
             "slope": const_latex(slope),
             "table": _key_table(rows, acts, t, places),
         }

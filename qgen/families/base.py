@@ -63,6 +63,96 @@ class FromFormula:
 
 
 @dataclass(frozen=True)
+class Criterion:
+    """One line of a hand-graded part's rubric: what earns `points` (LaTeX text).
+
+    >>> Criterion(1.5, "the factor 2").tex()
+    '1.5 points: the factor 2'
+    """
+
+    points: float
+    text: str
+
+    def tex(self) -> str:
+        """`1 point: …`, `1.5 points: …` as the key prints it."""
+        return f"{points_text(self.points)}: {self.text}"
+
+    def manifest(self) -> dict[str, Any]:
+        return {"points": self.points, "text": self.text}
+
+
+def points_text(value: float) -> str:
+    """`1 point`, `2 points`, `0.5 points`, `1.5 points`.
+
+    >>> points_text(1), points_text(2.0), points_text(0.5)
+    ('1 point', '2 points', '0.5 points')
+    """
+    number = f"{value:g}"
+    return f"{number} point" + ("" if value == 1 else "s")
+
+
+def rubric(*items: tuple[float, str]) -> tuple[Criterion, ...]:
+    """A rubric from (points, text) pairs."""
+    return tuple(Criterion(float(p), t) for p, t in items)
+
+
+def rubric_total(items: Sequence[Criterion]) -> float:
+    """The points a rubric adds up to."""
+    return float(sum(numeric.exact(c.points) for c in items))
+
+
+def scale_rubric(items: Sequence[Criterion], total: float) -> tuple[Criterion, ...]:
+    """The rubric shared out over `total` points in halves, in proportion to its items' points.
+
+    The halves left over after rounding down go to the items that lost most (the first on a tie),
+    so the items always add up to `total`.
+
+    >>> [c.points for c in scale_rubric(rubric((1, "a"), (1, "b"), (1, "c")), 4)]
+    [1.5, 1.5, 1.0]
+    """
+    old = rubric_total(items)
+    if not items or old == total or old == 0:
+        return tuple(items)
+    halves = int(2 * numeric.exact(total))
+    raw = [2 * numeric.exact(total) * numeric.exact(c.points) / numeric.exact(old) for c in items]
+    floors = [int(r) for r in raw]
+    left = halves - sum(floors)
+    order = sorted(range(len(items)), key=lambda i: (-(raw[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return tuple(Criterion(h / 2, c.text) for h, c in zip(floors, items))
+
+
+_CRITERION = __import__("re").compile(
+    r"^\s*(\d+(?:\.\d+)?|\d*½)\s*(?:points?|pts?\.?)\s*(?::|for\b|-|–|—)?\s*(.+?)\s*\.?\s*$", __import__("re").S)
+
+
+def parse_rubric(text: Any, where: str) -> tuple[Criterion, ...]:
+    """A bank's rubric: `"2 points for …; 2 points for …"` (or a list of such items) as criteria.
+
+    >>> [(c.points, c.text) for c in parse_rubric("2 points for the sign; 1.5 points: the size", "r")]
+    [(2.0, 'the sign'), (1.5, 'the size')]
+    """
+    items = text if isinstance(text, list) else str(text).split(";") if isinstance(text, str) else None
+    if not items or not all(isinstance(i, str) for i in items):
+        raise BankError(f"{where}: expected text like \"2 points for …; 2 points for …\" or a list of such items")
+    out = []
+    for item in (i for i in items if i.strip()):
+        m = _CRITERION.match(item)
+        if not m:
+            raise BankError(f"{where}: {item.strip()!r} does not start with its points; write each item as "
+                            "\"N points for …\" (whole or half points), items separated by ';'")
+        number = m.group(1).replace("½", ".5")
+        value = float(number if not number.startswith(".") else "0" + number)
+        if (2 * value) % 1:
+            raise BankError(f"{where}: {item.strip()!r}: whole or half points only")
+        out.append(Criterion(value, m.group(2)))
+    if not out:
+        raise BankError(f"{where}: an empty rubric")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class Part:
     """One sub-question: a prompt, the Trace keys it asks for, and its answer."""
 
@@ -76,8 +166,12 @@ class Part:
     keys: tuple[str, ...] = ()  # Trace keys answered, in answer order (number/vector/matrix)
     places: int = 4
     worked: tuple[str, ...] = ()  # math-mode lines: symbol = formula = numbers = value
-    model_answer: str = ""  # LaTeX text, for text parts
-    box_cm: float = 1.6
+    model: str = ""  # LaTeX text, for text parts: the model answer (without its rubric)
+    rubric: tuple[Criterion, ...] = ()  # text parts: what earns the points; adds up to `points`
+    # math-mode LaTeX of each answer cell as the exam prints it (∂z₂/∂a₂, not da1[2]_dz1[2]): answer-sheet labels
+    labels: tuple[str, ...] = ()
+    box_cm: float = 1.6  # the exam's least answer space for the kind (qgen.render.space grows it with the work)
+    space_cm: float | None = None  # the bank's `space:` for this part: the exam's answer box, exactly
     figure: str = ""  # TikZ shown with the answer in the key
     accept: tuple[Any, ...] = ()  # other answers worth full credit (e.g. from a statement's rounded values)
     tolerance: Mapping[str, Any] | None = None  # the bank's grading tolerance: {abs, rel, decimals, sig_figs}
@@ -86,6 +180,18 @@ class Part:
     # a label decided by comparing Trace values, for error carried forward from the student's own numbers:
     # {"left": key, "op": "<" | "<=" | ">" | ">=", "right": key or number, "labels": [if true, if false]}
     decide: Mapping[str, Any] | None = None
+
+    @property
+    def model_answer(self) -> str:
+        """What the key prints under a hand-graded part: the model answer, then its rubric."""
+        if not self.rubric:
+            return self.model
+        return self.model + r"\par\smallskip\textit{Rubric (" + points_text(self.points) + "):} " + \
+            "; ".join(c.tex() for c in self.rubric) + "."
+
+    def with_points(self, points: float) -> "Part":
+        """The part worth `points`, its rubric shared out over them."""
+        return replace(self, points=points, rubric=scale_rubric(self.rubric, points))
 
     @property
     def manual(self) -> bool:
@@ -110,8 +216,11 @@ class Part:
             out["formula"] = self.formula.manifest()
         if self.from_formula is not None:
             out["from_formula"] = self.from_formula.manifest()
+        if self.labels:
+            out["labels"] = list(self.labels)
         if self.manual:
-            out["model_answer"] = self.model_answer
+            out["model_answer"] = self.model
+            out["rubric"] = [c.manifest() for c in self.rubric]
         return out
 
 
@@ -223,7 +332,8 @@ def number_part(trace: Trace, notation: Notation, *, id: str, prompt: str, keys:
         answer_tex = r"\begin{bmatrix} " + r" \\ ".join(shown) + r" \end{bmatrix}"
     worked = tuple(trace.explain(k, notation, places) for k in keys) if worked is None else tuple(worked)
     return Part(id=id, prompt=prompt, kind=kind, points=points, answer=answer, answer_tex=answer_tex, section=section,
-                keys=tuple(keys), places=places, worked=worked, box_cm=box_cm or (1.4 if kind == "number" else 2.2))
+                keys=tuple(keys), places=places, worked=worked, box_cm=box_cm or (1.4 if kind == "number" else 2.2),
+                labels=tuple(trace.symbol(k, notation) for k in keys))
 
 
 def select_parts(parts: list[Part], include: Sequence[str] | None, points: Mapping[str, float] | None,
@@ -242,8 +352,32 @@ def select_parts(parts: list[Part], include: Sequence[str] | None, points: Mappi
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0 or (2 * value) % 1:
             raise BankError(f"{where}.points.{pattern}: expected whole or half points ≥ 0 (the exam class adds "
                             f"halves at most), got {value!r}")
-        chosen = [replace(p, points=value) if fnmatch.fnmatchcase(p.id, pattern) else p for p in chosen]
+        chosen = [p.with_points(value) if fnmatch.fnmatchcase(p.id, pattern) else p for p in chosen]
     return chosen
+
+
+def with_texts(parts: list[Part], rubrics: Mapping[str, Any] | None, models: Mapping[str, Any] | None,
+               where: str) -> list[Part]:
+    """The parts with a bank's own rubrics and model answers per pattern (hand-graded parts only).
+
+    `rubrics` maps a pattern to (criteria, "file:line"), `models` to (LaTeX text, "file:line"); a
+    rubric must add up to the points of every part it replaces.
+    """
+    for key, table in (("rubric", rubrics or {}), ("model_answer", models or {})):
+        for pattern, (value, at) in table.items():
+            hits = [p for p in parts if fnmatch.fnmatchcase(p.id, pattern) and p.manual]
+            if not hits:
+                manual = ", ".join(p.id for p in parts if p.manual) or "none"
+                raise BankError(f"{at}: {where}.{key}.{pattern}: matches no hand-graded part; those are: {manual}")
+            for p in hits:
+                if key == "rubric" and rubric_total(value) != p.points:
+                    raise BankError(f"{at}: {where}.rubric.{pattern}: the rubric adds up to "
+                                    f"{points_text(rubric_total(value))} but part {p.id} has "
+                                    f"{points_text(p.points)}; make them equal (or set points: {{{p.id!r}: "
+                                    f"{rubric_total(value):g}}})")
+            change = {"rubric": tuple(value)} if key == "rubric" else {"model": str(value)}
+            parts = [replace(p, **change) if p in hits else p for p in parts]
+    return parts
 
 
 TOLERANCE_KEYS = ("abs", "rel", "decimals", "sig_figs")

@@ -17,9 +17,9 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Ref
-from qgen.families.base import Handover, Part, Question, number_part
+from qgen.families.base import Handover, Part, Question, number_part, rubric
 from qgen.families.domain import Words, draw, draw_fair
-from qgen.families.rules import DEFAULT, Rules, problem
+from qgen.families.rules import DEFAULT, MIN_MISS, Rules, problem, saturated
 from qgen.families.worked import forward_lines, loss_derivative, loss_line, through
 from qgen.nn import dense
 from qgen.nn.network import Network
@@ -59,7 +59,7 @@ class BatchGd:
     shared = ("points", "inputs", "hidden", "hidden_activation", "dead_unit")  # drawn once per exam
     domain_limits = {"points": (2, MAX_POINTS), "inputs": (1, 4), "hidden": (1, 4)}
     constraints = ("no_saturation", "relu_not_at_kink", "dead_relu", "moderate_values", "well_posed",
-                   "loss_decreases")
+                   "loss_decreases", "target_not_reached")
 
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
@@ -118,7 +118,7 @@ class BatchGd:
             raise BankError(f"params.note: expected text for the key, got {note!r}")
         t = _CHECKED.take(net)
         t = step_trace(net) if t is None else t  # the sampler's check of this draw built it already
-        nt = notation.for_network(net.widths)
+        nt = notation.for_network(net.widths).distinct_objective()  # ℓ⁽ⁱ⁾ per point, L over the data set
         stored: dict[str, Any] = {"network": net.to_mapping()}
         if note:
             stored["note"] = note
@@ -176,13 +176,15 @@ def _forward_problems(net: Network, dead_unit: str) -> list[str]:
             out.append(problem("dead_relu", "no point switches the ReLU unit off (z < 0), the domain wants one"))
         if dead_unit == "forbidden" and np.any(Z < 0):
             out.append(problem("dead_relu", "a point switches the ReLU unit off (z < 0)"))
-    elif np.any(np.abs(Z) > SATURATION):
-        out.append(problem("no_saturation", f"a hidden input beyond ±{SATURATION}"))
+    elif any(saturated(hidden.activation, float(z)) for z in Z.flat):
+        out.append(problem("no_saturation", f"a {hidden.activation} input where its derivative is nearly 0"))
     H = FLOAT_ACTIVATIONS[hidden.activation](Z)
     out_layer = net.layers[1]
     yhat = H @ np.array([float(v) for v in out_layer.W[0]]) + float(out_layer.b[0])
     if np.any(np.abs(yhat - np.array([float(p.y[0]) for p in net.data])) > MAX_MISS):
         out.append(problem("moderate_values", f"a prediction misses its target by more than {MAX_MISS}"))
+    if np.any(np.abs(yhat - np.array([float(p.y[0]) for p in net.data])) < MIN_MISS):
+        out.append(problem("target_not_reached", f"a prediction is within {MIN_MISS} of its target"))
     return out
 
 
@@ -273,6 +275,9 @@ def _statement(net: Network, nt: Notation) -> dict[str, Any]:
         "objective": rf"{sym(Sym('objective'))} = {mean}\sum_{{{generic}=1}}^{{{n}}} {loss_i}",
         "reduction": net.reduction,
         "J": sym(Sym("objective")),
+        # how a quantity of one data point is written, shown once: α^{1;(i)}_1 is α^1_1 for x^{(i)}
+        "point_note": rf"${sym(Sym('z', 1, (1,), generic))}$ is ${sym(Sym('z', 1, (1,)))}$ computed for "
+                      rf"${nt.point_input(generic)}$ (and so on for the other quantities)",
         "lr_symbol": nt.lr,
         "lr": numeric.decimal_str(net.learning_rate),
     }
@@ -366,10 +371,11 @@ def _derivation(net: Network, t: Trace, nt: Notation, theta: list[str], deltas: 
     return Part(id="derive", prompt=rf"For one example $(\boldsymbol{{{nt.input}}}, {nt.target})$, write "
                 f"the derivative of its loss by every parameter of $\\theta$ through {named}.", kind="text", points=2,
                 answer="", answer_tex="", section="Backpropagation", box_cm=4.5,
-                model_answer=model + r"\par\smallskip\textit{Rubric:} 1 point for the derivatives of the loss by the "
-                rf"output and by the hidden pre-activations (the hidden one through the output weight and $g'({nt.pre})$); "
-                r"1 point for the local factors: an input feature (or 1 for a bias) in the first layer, the hidden "
-                r"output (or 1) in the second.")
+                model=model,
+                rubric=rubric((1, "the derivatives of the loss by the output and by the hidden pre-activations (the "
+                                  rf"hidden one through the output weight and $g'({nt.pre})$)"),
+                              (1, r"the local factors: an input feature (or 1 for a bias) in the first layer, the "
+                                  r"hidden output (or 1) in the second")))
 
 
 def _step_size(nt: Notation, t: Trace, places: int) -> Part:
@@ -381,11 +387,11 @@ def _step_size(nt: Notation, t: Trace, places: int) -> Part:
              rf"${eta}$ moves faster towards a minimum, but too large a step overshoots it: the loss can grow, "
              rf"oscillate or diverge. Too small a step size ${eta}$ makes learning slow. A relatively large ${eta}$ in the "
              "first iterations and a smaller one towards the end (a decaying schedule) often works well.")
-    rubric = (rf"1 point: ${eta}$ scales the update (the step along $-\nabla_\theta {J}$); 1 point: the trade-off, "
-              "too large overshoots or diverges and too small converges slowly.")
+    items = rubric((1, rf"${eta}$ scales the update (the step along $-\nabla_\theta {J}$)"),
+                   (1, "the trade-off: too large overshoots or diverges, too small converges slowly"))
     return Part(id="step-size", prompt=rf"What does the step size ${eta}$ control? What happens when it is too large "
                 "or too small?", kind="text", points=2, answer="", answer_tex="", section="Step size", box_cm=4.0,
-                model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric)
+                model=model, rubric=items)
 
 
 FAMILY = BatchGd()

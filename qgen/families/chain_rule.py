@@ -24,7 +24,7 @@ import sympy as sp
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Const, Div, Neg, Pow, Prod, Ref, Sum
-from qgen.families.base import FormulaSpec, FromFormula, Part, Question, number_part
+from qgen.families.base import FormulaSpec, FromFormula, Part, Question, number_part, rubric
 from qgen.families.domain import Words, draw, draw_fair
 from qgen.families.rules import DEFAULT, Rules, problem
 from qgen.notation import Notation, Sym
@@ -56,7 +56,6 @@ _OTHER_KEYS = ("notation", "precision")  # read by solve/bank before build
 
 D_DX = r"\frac{dy}{dx}"
 CHAIN = r"\frac{\partial y}{\partial u}\frac{du}{dx} + \frac{\partial y}{\partial v}\frac{dv}{dx}"
-RUBRIC = r"\par\smallskip\textit{Rubric:} "
 
 
 class _Undefined(BankError):
@@ -397,10 +396,11 @@ def _parts(inst: Instance, t: Trace, places: int) -> list[Part]:
              r"$\displaystyle\frac{\partial y}{\partial u}$, $\displaystyle\frac{\partial y}{\partial v}$, "
              r"$\displaystyle\frac{du}{dx}$ and $\displaystyle\frac{dv}{dx}$.", kind="text", points=2, answer="",
              answer_tex="", section=section, box_cm=2.5,
-             model_answer=rf"$\displaystyle {D_DX} = {CHAIN}$: $y$ depends on $x$ through $u$ and through $v$, "
-             "and each path contributes the product of its two derivatives." + RUBRIC +
-             "1 point for a sum of two terms, one per path (through $u$ and through $v$); 1 point for each term "
-             "being the partial derivative of $y$ times the derivative of the inner function."),
+             model=rf"$\displaystyle {D_DX} = {CHAIN}$: $y$ depends on $x$ through $u$ and through $v$, "
+             "and each path contributes the product of its two derivatives.",
+             rubric=rubric((1, "a sum of two terms, one per path (through $u$ and through $v$)"),
+                           (1, "both terms the partial derivative of $y$ times the derivative of the inner "
+                               "function"))),
         Part(id="derivative", prompt=rf"Using your equation, find $\displaystyle {D_DX}$ as a function of $x$.",
              kind="expression", points=2, answer=str(total), answer_tex=_tex(total), section=section,
              worked=tuple(lines), box_cm=3.0, formula=FormulaSpec(("x",))),
@@ -415,9 +415,10 @@ def _parts(inst: Instance, t: Trace, places: int) -> list[Part]:
     # the value is the derivative's formula at x₀: grading can carry a wrong formula forward to it
     at = FromFormula("derivative", (("x", numeric.to_float(t["x0"])),))
     parts.append(replace(value, worked=tuple(worked), from_formula=at))
-    for id, prompt, model, rubric, points in _rules(inst):
-        parts.append(Part(id=f"rule.{id}", prompt=prompt, kind="text", points=points, answer="", answer_tex="",
-                          section="Differentiation rules", box_cm=4.0, model_answer=model + RUBRIC + rubric))
+    for id, prompt, model, items in _rules(inst):
+        parts.append(Part(id=f"rule.{id}", prompt=prompt, kind="text", points=sum(p for p, _ in items), answer="",
+                          answer_tex="", section="Differentiation rules", box_cm=4.0, model=model,
+                          rubric=rubric(*items)))
     return parts
 
 
@@ -428,7 +429,7 @@ def _rule(outer: str, du: str, dv: str, result: str, name: str) -> str:
 
 
 QUOTIENT_RULE = r"\frac{v\,\dfrac{du}{dx} - u\,\dfrac{dv}{dx}}{v^2}"
-TWO = "1 point for both partial derivatives of $y$; 1 point for substituting them into the chain rule."
+TWO = ((1, "both partial derivatives of $y$"), (1, "substituting them into the chain rule"))
 # m -> (id, what to show, y as written, ∂y/∂u, ∂y/∂v, the result, what it is)
 RULES = {
     "product": ("product", r"\frac{d(uv)}{dx} = u\frac{dv}{dx} + v\frac{du}{dx} \quad\text{(the product rule)}",
@@ -443,14 +444,14 @@ RULES = {
 }
 
 
-def _rules(inst: Instance) -> list[tuple[str, str, str, str, float]]:
-    """The derivation parts for m: (id, prompt, model answer, rubric, points); the product also gets the quotient."""
+def _rules(inst: Instance) -> list[tuple[str, str, str, tuple[tuple[float, str], ...]]]:
+    """The derivation parts for m: (id, prompt, model answer, rubric items); the product also gets the quotient."""
     out = []
     if inst.m in RULES:
         id, claim, outer, du, dv, result, name = RULES[inst.m]
         constants = " for any constants $a$ and $b$" if inst.m == "linear" else ""
         prompt = rf"Rewrite your chain-rule equation to show that{constants} \[ {claim}. \]"
-        out.append((id, prompt, _rule(outer, du, dv, result, name), TWO, 2))
+        out.append((id, prompt, _rule(outer, du, dv, result, name), TWO))
     if inst.m in ("product", "quotient"):
         how = ("Now prove the quotient rule the same way" if out
                else "Use your chain-rule equation to prove the quotient rule")
@@ -458,9 +459,9 @@ def _rules(inst: Instance) -> list[tuple[str, str, str, str, float]]:
                   rf"\[ {D_DX} = {QUOTIENT_RULE}. \]")
         model = _rule("u/v", "1/v", "-u/v^2", rf"\frac{{1}}{{v}}\frac{{du}}{{dx}} - \frac{{u}}{{v^2}}\frac{{dv}}{{dx}} "
                       rf"= {QUOTIENT_RULE}", "over the common denominator $v^2$: the quotient rule")
-        rubric = (r"1 point for $\partial y/\partial u = 1/v$; 1 point for $\partial y/\partial v = -u/v^2$; 1 point "
-                  "for substituting into the chain rule and bringing both terms over the denominator $v^2$.")
-        out.append(("quotient", prompt, model, rubric, 3))
+        items = ((1, r"$\partial y/\partial u = 1/v$"), (1, r"$\partial y/\partial v = -u/v^2$"),
+                 (1, "substituting into the chain rule and bringing both terms over the denominator $v^2$"))
+        out.append(("quotient", prompt, model, items))
     return out
 
 

@@ -1,6 +1,6 @@
 """Conceptual questions with model answers and rubrics (LaTeX text), graded by hand.
 
-Each entry: id -> (prompt, model answer, rubric). Drawn from the remarks of the seed
+Each entry: id -> (prompt, model answer, rubric as (points, text) items). Drawn from the remarks of the seed
 documents (001 §4, 000's note on the order of updates, 001's note on squared error).
 The texts write the network's symbols as <x> (input vector), <y> (target), <yhat> (output)
 and <zout> (output pre-activation); `mlp` fills them in the exam's notation.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-MLP: dict[str, tuple[str, str, str]] = {
+MLP: dict[str, tuple[str, str, tuple[tuple[float, str], ...]]] = {
     "compare-regression": (
         "Compare this neural network with linear regression and with logistic regression. "
         "How are the models similar, and how do they differ?",
@@ -21,10 +21,10 @@ MLP: dict[str, tuple[str, str, str]] = {
         "between them, so it can represent non-linear functions and decision boundaries and learns its own "
         "features in the hidden layer; the price is a non-convex loss (local minima, dependence on the "
         "initialisation) and gradients that must be computed by backpropagation through the layers.",
-        "1 point for the similarities (weighted sum + bias, loss minimised by gradient descent); 1 point for "
-        "identifying linear/logistic regression as one-layer special cases (logistic = linear layer + sigmoid); "
-        "1 point for the difference: hidden layers with non-linear activations give non-linear functions "
-        "(and a non-convex objective).",
+        ((1, "the similarities (weighted sum + bias, loss minimised by gradient descent)"),
+         (1, "identifying linear/logistic regression as one-layer special cases (logistic = linear layer + sigmoid)"),
+         (1, "the difference: hidden layers with non-linear activations give non-linear functions "
+             "(and a non-convex objective)")),
     ),
     "update-order": (
         "Why must all the derivatives be computed before any weight is updated? What goes wrong if the "
@@ -34,10 +34,10 @@ MLP: dict[str, tuple[str, str, str]] = {
         "last layer first would mix old and new weights, so the first layer's derivatives would be those of "
         "a different network at a point that was never evaluated, and the step would no longer follow the "
         "gradient of the loss.",
-        "1 point: the gradient is evaluated at one point (the current weights); 1 point: earlier-layer "
-        "derivatives depend on later-layer weights (e.g. the derivative of a layer's pre-activation by the "
-        "previous layer's activation is that layer's weight); "
-        "1 point: updating early gives a wrong (inconsistent) gradient.",
+        ((1, "the gradient is evaluated at one point (the current weights)"),
+         (1, "earlier-layer derivatives depend on later-layer weights (e.g. the derivative of a layer's "
+             "pre-activation by the previous layer's activation is that layer's weight)"),
+         (1, "updating early gives a wrong (inconsistent) gradient")),
     ),
     "squared-error-classification": (
         "This network is trained with squared error although the task is a binary classification. "
@@ -47,9 +47,9 @@ MLP: dict[str, tuple[str, str, str]] = {
         "the prediction is confidently wrong, so learning stalls. Binary cross-entropy is the negative "
         r"log-likelihood of a Bernoulli label: with a sigmoid output its gradient is simply $<yhat> - <y>$, "
         "large when the prediction is wrong, and it yields calibrated probabilities.",
-        "1 point: squared error assumes a real-valued (Gaussian) target / is not the likelihood of a label; "
-        "1 point: the vanishing-gradient effect of $\\sigma'$ with squared error; 1 point: cross-entropy, with "
-        "its gradient $<yhat> - <y>$ or its probabilistic meaning.",
+        ((1, "squared error assumes a real-valued (Gaussian) target / is not the likelihood of a label"),
+         (1, "the vanishing-gradient effect of $\\sigma'$ with squared error"),
+         (1, "cross-entropy, with its gradient $<yhat> - <y>$ or its probabilistic meaning")),
     ),
     "nonlinearity": (
         "What would the network compute if every activation were the identity (linear)? "
@@ -58,14 +58,15 @@ MLP: dict[str, tuple[str, str, str]] = {
         "linear layer, one affine map of $<x>$, however many layers it has, so it can only represent "
         "linear functions (and linear decision boundaries). Non-linear activations between the layers are "
         "what let a network represent non-linear functions.",
-        "1 point: the network collapses to one affine map; 1 point: shows or argues why (product of matrices); "
-        "1 point: non-linearity is needed to represent non-linear functions.",
+        ((1, "the network collapses to one affine map"),
+         (1, "shows or argues why (product of matrices)"),
+         (1, "non-linearity is needed to represent non-linear functions")),
     ),
 }
 
 
-def mlp(concept: str, symbols: Mapping[str, str]) -> tuple[str, str, str]:
-    """The prompt, model answer and rubric of an MLP concept, with `symbols` (x, y, yhat, zout) filled in.
+def mlp(concept: str, symbols: Mapping[str, str]) -> tuple[str, str, tuple[tuple[float, str], ...]]:
+    """The prompt, model answer and rubric ((points, text) items) of an MLP concept, with `symbols` filled in.
 
     >>> "simply $o - t$" in mlp("squared-error-classification", {"x": "x", "y": "t", "yhat": "o", "zout": "s"})[1]
     True
@@ -76,5 +77,5 @@ def mlp(concept: str, symbols: Mapping[str, str]) -> tuple[str, str, str]:
         return text
 
     prompt, model, rubric = MLP[concept]
-    return fill(prompt), fill(model), fill(rubric)
+    return fill(prompt), fill(model), tuple((points, fill(text)) for points, text in rubric)
 

@@ -37,6 +37,8 @@ UNARY = ("square", "neg", "add_const", "mul_const")
 OPERATIONS = BINARY + UNARY
 MAX_NODES = 12
 MAX_VALUE = 50
+MAX_ZEROS = 1  # varied_nodes: at most this many nodes of value 0
+MAX_REPEATS = 3  # varied_nodes: node values repeated at most this often in all (seed 003: 4 values on 7 nodes)
 GRID = tuple(Fraction(v, 2) for v in range(-24, 25))  # x values on which "constant" and "repeats" are judged
 
 OP_WORDS = {"add": r"$+$ adds its inputs", "mul": r"$\times$ multiplies its inputs",
@@ -184,6 +186,11 @@ def problems(params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
     vals = values(nodes, x)
     if any(abs(v) > MAX_VALUE for v in vals):
         out.append(problem("moderate_values", f"a node value beyond ±{MAX_VALUE}"))
+    zeros = sum(v == 0 for v in vals)
+    if zeros > MAX_ZEROS:
+        out.append(problem("varied_nodes", f"{zeros} nodes have the value 0 (at most {MAX_ZEROS})"))
+    if len(set(vals)) < max(len(vals) - MAX_REPEATS, len(vals) / 2):
+        out.append(problem("varied_nodes", f"only {len(set(vals))} distinct values among {len(vals)} nodes"))
     env = {"x": x, **{key(i): v for i, v in enumerate(vals, start=1)}}
     if any(n.op in ("max", "min") and env[key(n.args[0])] == env[key(n.args[1])] for n in nodes):
         out.append(problem("well_posed", "max/min inputs tie"))
@@ -221,7 +228,7 @@ class GraphForward:
     calculator_free = True  # integer x and constants: every node value is an integer
     no_calculator_domain: dict[str, Any] = {}
     domain_limits = {"nodes": (3, MAX_NODES)}
-    constraints = ("moderate_values", "well_posed")
+    constraints = ("moderate_values", "well_posed", "varied_nodes")
 
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
         """Draw graphs until one is a fair question (see `problems`)."""

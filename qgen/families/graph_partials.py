@@ -168,6 +168,9 @@ def problems(params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
     stated = stated_values(exact)
     if any(stated[_s(p)] in (0, 1) for p in PATHS):
         out.append(problem("no_saturation", "a stated σ rounds to 0 or 1 (σ input beyond ±2)"))
+    if stated["y"] != stated[_s(1)] + stated[_s(2)]:
+        out.append(problem("consistent_statement", f"the stated y = {float(stated['y']):g} is not the stated "
+                                                   f"s1 + s2 = {float(stated[_s(1)] + stated[_s(2)]):g}"))
     if stated[_r(1)] > 0 and all(stated[f"{q}[1]"] == stated[f"{q}[2]"] for q in ("r", "s")):
         out.append(problem("well_posed", "both live paths have the same stated r and s"))
     rounded = stated_trace(x, weights, stated)
@@ -202,7 +205,7 @@ class GraphPartials:
     calculator_free = True  # built for it (seed 003 Q2b): the statement gives rounded forward values
     no_calculator_domain: dict[str, Any] = {}
     domain_limits = {"dead_paths": (0, 1)}
-    constraints = ("relu_not_at_kink", "no_saturation", "well_posed", "nonzero_derivatives")
+    constraints = ("relu_not_at_kink", "no_saturation", "well_posed", "nonzero_derivatives", "consistent_statement")
     # the partials are small multiples of one stated σ′ (seed 003: 0.18, 0.09, −0.09): equal values are the norm
     relaxed = ("distinct_answers",)
 
@@ -287,10 +290,8 @@ def _part(t: Trace, exact: Trace, nt: Notation, w: str, places: int) -> Part:
     sign = "=" if numeric.is_shown_exactly(value, places) else r"\approx"
     exact_line = rf"\text{{exact forward values: }} {t.symbol(k, nt)} = {numbers} {sign} {shown}"
     same = numeric.to_float(value) == part.answer
-    return Part(id=part.id, prompt=part.prompt, kind=part.kind, points=part.points, answer=part.answer,
-                answer_tex=part.answer_tex if same else rf"{part.answer_tex} \quad (\text{{exact: }}{{{shown}}})",
-                section=part.section, keys=part.keys, places=places, worked=part.worked + (exact_line,),
-                box_cm=part.box_cm, accept=() if same else (numeric.to_float(value),))
+    return replace(part, answer_tex=part.answer_tex if same else rf"{part.answer_tex} \quad (\text{{exact: }}{{{shown}}})",
+                   worked=part.worked + (exact_line,), accept=() if same else (numeric.to_float(value),))
 
 
 def figure(nt: Notation) -> str:

@@ -20,9 +20,9 @@ import numpy as np
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Fn, Neg, Prod, Ref, Sub, Sum
-from qgen.families.base import FormulaSpec, Part, Question, number_part
+from qgen.families.base import FormulaSpec, Part, Question, number_part, rubric
 from qgen.families.domain import draw, draw_fair
-from qgen.families.rules import DEFAULT, Rules, problem
+from qgen.families.rules import DEFAULT, MIN_MISS, Rules, problem
 from qgen.nn import functions as fn
 from qgen.nn.network import json_number, param_number
 from qgen.notation import Notation, Sym
@@ -33,8 +33,8 @@ PARAM_KEYS = ("x", "w", "y", "learning_rate", "constant_feature")
 
 
 
-def concept(nt: "LogisticNotation") -> tuple[str, str, str]:
-    """The conceptual part (prompt, model answer, rubric) in the course's notation (d, η, x, y, w, L)."""
+def concept(nt: "LogisticNotation") -> tuple[str, str, tuple[tuple[float, str], ...]]:
+    """The conceptual part (prompt, model answer, rubric items) in the course's notation (d, η, x, y, w, L)."""
     d, L, w, x, y, eta = nt.d, nt.loss_name, nt.weight_name, nt.input, nt.target, nt.lr
     h = rf"h(\mathbf{{{x}}})"
     return (
@@ -49,9 +49,9 @@ def concept(nt: "LogisticNotation") -> tuple[str, str, str]:
         rf"not change, a large feature gets a large change, and the sign of ${x}_j$ sets the direction in which ${w}_j$ "
         "moves. "
         r"It is the same form as the least-squares update of linear regression.",
-        rf"1 point: ${y} - h$ is the error and the step moves $h$ toward ${y}$ (sign argument); 1 point: the size is "
-        rf"proportional to the error (no change when the prediction is right); 1 point: the role of ${x}_j$ (zero "
-        rf"feature, no change; sign and size of ${x}_j$).",
+        ((1, rf"${y} - h$ is the error and the step moves $h$ toward ${y}$ (sign argument)"),
+         (1, "the size is proportional to the error (no change when the prediction is right)"),
+         (1, rf"the role of ${x}_j$ (zero feature, no change; sign and size of ${x}_j$)")),
     )
 
 
@@ -221,7 +221,7 @@ class LogisticSgd:
     calculator_needed = "the loss after the step takes σ off any table"
     shared = ("features", "constant_feature")  # drawn once per exam
     domain_limits = {"features": (1, 6)}
-    constraints = ("no_saturation", "nonzero_derivatives", "loss_decreases")
+    constraints = ("no_saturation", "nonzero_derivatives", "loss_decreases", "target_not_reached")
 
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
@@ -250,6 +250,9 @@ class LogisticSgd:
         gamma = sum(float(w) * float(x) for w, x in zip(inst.w, inst.features))
         if abs(gamma) > SATURATION and rules.on("no_saturation"):
             return [problem("no_saturation", f"h(x) saturated (|Σ wᵢxᵢ| > {SATURATION})")]
+        h = 1 / (1 + np.exp(-gamma))
+        if abs(h - float(inst.y)) < MIN_MISS:
+            out.append(problem("target_not_reached", f"h(x) is within {MIN_MISS} of the label"))
         if any(x == 0 for x in inst.x):
             out.append(problem("nonzero_derivatives", "a feature is 0 (its gradient component is 0)"))
         t = build_trace(inst)
@@ -267,9 +270,9 @@ class LogisticSgd:
         t = build_trace(inst)
         nt = logistic_notation(notation, inst.constant_feature)
         parts = _derivation_parts(nt) + _numeric_parts(inst, t, nt, places)
-        prompt, model, rubric = concept(nt)
+        prompt, model, items = concept(nt)
         parts.append(Part(id="concept", prompt=prompt, kind="text", points=3, answer="", answer_tex="",
-                          section="Concepts", box_cm=5, model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric))
+                          section="Concepts", box_cm=5, model=model, rubric=rubric(*items)))
         solution = {"objective": json_number(t["loss"]),
                     "gradient": [json_number(t[f"dL_dw[{j}]"]) for j in inst.indices],
                     "updated": [json_number(t[f"w[{j}]_new"]) for j in inst.indices],
@@ -343,7 +346,7 @@ def _numeric_parts(inst: Instance, t: Trace, nt: LogisticNotation, places: int) 
         number("loss_new", "What is the loss on this example with the updated weights?", ["loss_new"],
                worked=(explain("gamma_new"), explain("h_new"))),
     ]
-    went_down = numeric.to_float(t["loss_change"]) < 0
+    went_down = numeric.compare(t["loss_change"], 0) < 0  # exactly, as the grader's `decide` does
     answer = "yes" if went_down else "no"
     relation = "<" if went_down else r"\ge"
     parts.append(Part(id="decrease", prompt="Did the loss on this example go down after the step? (yes or no)",

@@ -7,6 +7,7 @@ in the first), both derivatives and updated weights, parameter counts, a concept
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any, Mapping
 
 import numpy as np
@@ -15,9 +16,9 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.families import calculator, concepts
-from qgen.families.base import Handover, Part, Question, matrix_tex, number_part, vector_tex
+from qgen.families.base import Handover, Part, Question, matrix_tex, number_part, rubric, vector_tex
 from qgen.families.domain import Patterns, Words, draw, draw_fair, matching
-from qgen.families.rules import DEFAULT, Rules, problem
+from qgen.families.rules import DEFAULT, MIN_MISS, Rules, problem, saturated, significant
 from qgen.nn import dense
 from qgen.nn import functions as fn
 from qgen.nn.network import ACTIVATIONS, LOSSES, Network
@@ -26,7 +27,7 @@ from qgen.render.tikz import draw_network
 
 ACTIVATION_NAMES = {"sigmoid": "sigmoid", "tanh": r"$\tanh$", "relu": "ReLU", "leaky_relu": "leaky ReLU",
                     "linear": "linear (identity)"}
-SATURATION = 4  # |z| beyond which σ′ and tanh′ are nearly 0
+SATURATION = 4  # |z| beyond which σ′ is nearly 0 (each activation's limit: rules.SATURATION_LIMITS)
 THRESHOLD_MARGIN = 0.05
 
 
@@ -54,7 +55,7 @@ class MlpBackprop:
         "concept": Words(list(concepts.MLP), list(concepts.MLP)),
     }
     # drawn once per exam: versions differ in their numbers, not in their shape or functions
-    shared = ("inputs", "hidden", "hidden_layers", "hidden_activation", "output_activation", "loss")
+    shared = ("inputs", "hidden", "hidden_layers", "hidden_activation", "output_activation", "loss", "concept")
     domain_limits = {"inputs": (1, 4), "hidden": (1, 4), "hidden_layers": (1, 3), "dead_units": (0, 4)}
     # without a calculator: integer ReLU units, σ at the table's integers, and the cross-entropy, whose
     # δ = ŷ − y has 2 decimals (a squared error would square them: (1 − 0.73)² = 0.0729)
@@ -68,7 +69,8 @@ class MlpBackprop:
         "loss": Words(["binary_cross_entropy"], list(LOSSES)),
         "learning_rate": [0.1, 0.5, 1],
     }
-    constraints = ("no_saturation", "relu_not_at_kink", "dead_relu", "threshold_margin", "nonzero_derivatives")
+    constraints = ("no_saturation", "relu_not_at_kink", "dead_relu", "threshold_margin", "nonzero_derivatives",
+                   "target_not_reached", "significant_answers")
 
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
@@ -130,13 +132,17 @@ class MlpBackprop:
         if out:  # cheap float checks first: most rejected draws never need a Trace
             return out
         table = calculator.table_for(params)
-        if rules.on("nonzero_derivatives") or table is not None:
+        if rules.on("nonzero_derivatives") or rules.on("significant_answers") or table is not None:
             t = dense.build(net, table)
             _CHECKED.keep((net, table), t)
             for w in params["asked"] if rules.on("nonzero_derivatives") else ():
                 if abs(numeric.to_float(t[f"dJ_d{w}"])) < 0.5 * 10 ** -places:
                     out.append(problem("nonzero_derivatives", f"dJ/d{w} is 0 at {places} decimals"))
             shown = ["J", *t.keys("forward"), *(f"{w}_new" for w in params["asked"])]
+            if rules.on("significant_answers"):  # the numbers the parts ask, before the whole question is built
+                tiny = [k for k in ("J", *t.keys("forward"), *t.keys("factor"), *(f"dJ_d{w}" for w in params["asked"]))
+                        if 0 != numeric.to_float(t[k]) and not significant(numeric.to_float(t[k]), places)]
+                out += [problem("significant_answers", f"{k} shows under two significant digits") for k in tiny[:1]]
             out += rules.keep(calculator.hand_problems(t, shown))
         return out
 
@@ -184,7 +190,7 @@ def _unit(rng: np.random.Generator, d: Mapping[str, Any], a: list[float], act: s
         w = draw(rng, d["weights"], "domain.weights", len(a))
         b = draw(rng, d["biases"], "domain.biases")
         z = sum(float(numeric.exact(wi)) * ai for wi, ai in zip(w, a)) + float(numeric.exact(b))
-        if act in ("sigmoid", "tanh") and abs(z) > SATURATION and rules.on("no_saturation"):
+        if saturated(act, z) and rules.on("no_saturation"):
             continue
         if act in ("relu", "leaky_relu") and abs(z) < 1e-9 and rules.on("relu_not_at_kink"):
             continue
@@ -202,8 +208,9 @@ def _forward_problems(net: Network, dead_units: int | None) -> list[str]:
     for l, layer in enumerate(net.layers, start=1):
         W = np.array([[float(v) for v in row] for row in layer.W])
         z = W @ a + np.array([float(v) for v in layer.b])
-        if layer.activation in ("sigmoid", "tanh") and np.any(np.abs(z) > SATURATION):
-            out.append(problem("no_saturation", f"a {layer.activation} input of layer {l} is beyond ±{SATURATION}"))
+        if any(saturated(layer.activation, float(v)) for v in z):
+            out.append(problem("no_saturation", f"a {layer.activation} input of layer {l} is where its derivative "
+                                                f"is nearly 0"))
         if layer.activation in ("relu", "leaky_relu") and np.any(np.abs(z) < 1e-9):
             out.append(problem("relu_not_at_kink", f"a ReLU input of layer {l} is exactly 0"))
         if layer.activation == "relu" and l < len(net.layers):
@@ -213,6 +220,9 @@ def _forward_problems(net: Network, dead_units: int | None) -> list[str]:
         out.append(problem("dead_relu", f"{dead} hidden ReLU units are off, the domain wants {dead_units}"))
     if net.layers[-1].activation == "sigmoid" and abs(a[0] - 0.5) < THRESHOLD_MARGIN:
         out.append(problem("threshold_margin", f"the prediction is within {THRESHOLD_MARGIN} of 0.5"))
+    y = float(numeric.exact(net.data[0].y[0]))
+    if abs(a[0] - y) < MIN_MISS:
+        out.append(problem("target_not_reached", f"the prediction is within {MIN_MISS} of its target"))
     return out
 
 
@@ -265,6 +275,8 @@ def _statement(net: Network, t, nt: Notation, places: int) -> dict[str, Any]:
         "classification": net.layers[-1].activation == "sigmoid",
         "loss_name": net.loss.replace("_", " "),
         "loss_formula": rf"{nt.loss} = {ex.latex(loss, sym)}",
+        # an objective of its own letter (∂J/∂W is asked) is defined in the statement too
+        "objective_definition": "" if nt.objective == nt.loss else f"{nt.objective} = {nt.loss}",
         "bias": nt.bias,
         "weight_example": _weight_example(net, sym, nt),
         "layers": layers,
@@ -277,7 +289,7 @@ def _statement(net: Network, t, nt: Notation, places: int) -> dict[str, Any]:
 
 def _weight_example(net: Network, sym, nt: Notation) -> str:
     """One sentence that pins down the indices: which weight connects what."""
-    j = min(2, net.widths[0])
+    j = 1  # the first feature, so the sentence shows where the numbering starts
     example = (rf"${sym(f'W1[1,{j}]')}$ is the weight from ${sym(f'x[{j}]')}$ to neuron ${nt.unit(1)}$ of "
                rf"layer 1 and ${sym('b1[1]')}$ is that neuron's bias")
     if nt.bias == "flat":
@@ -324,13 +336,18 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
     parts.append(Part(id="draw", prompt="Draw the network: every input, hidden and output neuron, the bias units, "
                       "and every weight as an edge labelled with its symbol.", kind="text", points=2,
                       answer="", answer_tex="", section=arch, box_cm=6, figure=drawing,
-                      model_answer="A network with the layers, bias units and edges shown in the figure."))
+                      model="A network with the layers, bias units and edges shown in the figure.",
+                      rubric=rubric((1, "every input, hidden and output neuron, with a bias unit feeding each layer "
+                                        "after the input"),
+                                    (1, "every weight drawn as an edge between the right neurons and labelled with "
+                                        "its symbol"))))
     parts.append(Part(id="matrices", prompt="How many weight matrices does the network have?", kind="integer",
                       points=1, answer=depth, answer_tex=str(depth), section=arch, box_cm=1.0))
     for l, layer in enumerate(net.layers, start=1):
         rows, cols = nt.weight_shape(layer.n_out, layer.n_in)
         parts.append(Part(id=f"shape.W{l}", prompt=f"What is the shape of ${nt.matrix_symbol(l)}$?", kind="shape",
-                          points=1, answer=[rows, cols], answer_tex=rf"{rows} \times {cols}", section=arch, box_cm=1.0))
+                          points=1, answer=[rows, cols], answer_tex=rf"{rows} \times {cols}", section=arch, box_cm=1.0,
+                          labels=(nt.matrix_symbol(l),)))
 
     fwd = "Forward pass"
     for l in range(1, depth):
@@ -344,13 +361,14 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
     add_number("yhat", f"What is the network's output ${sym('yhat[1]')}$?", ["yhat[1]"], fwd)
     if net.layers[-1].activation == "sigmoid":
         yhat = t["yhat[1]"]
-        label = 1 if numeric.to_float(yhat) >= 0.5 else 0
+        label = 1 if numeric.compare(yhat, Fraction(1, 2)) >= 0 else 0  # exactly: ŷ = 0.5 is class 1
         relation = r"\ge" if label else "<"
+        approx = "=" if numeric.is_shown_exactly(yhat, places) else r"\approx"
         x = rf"\boldsymbol{{{nt.input}}}"
         parts.append(Part(id="class", prompt=f"Which class (0 or 1) does the model predict for ${x}$ with threshold 0.5?", kind="label", points=1, answer=str(label), answer_tex=str(label),
                           section=fwd, box_cm=1.0,
                           decide={"left": "yhat[1]", "op": ">=", "right": 0.5, "labels": ["1", "0"]},
-                          worked=(rf"{sym('yhat[1]')} \approx {numeric.decimal_str(yhat, places)} {relation} 0.5 "
+                          worked=(rf"{sym('yhat[1]')} {approx} {numeric.decimal_str(yhat, places)} {relation} 0.5 "
                                   rf"\Rightarrow \text{{class }} {label}",)))
     add_number("loss", f"What is the loss ${nt.loss}$ on this example?", ["loss"], fwd)
 
@@ -368,7 +386,9 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
         parts.append(Part(id=f"chain.{w}", prompt=rf"Using the chain rule, write $\displaystyle {sym(g)}$ as a product of local "
                           "derivatives (one per layer, from the loss back to the weight).", kind="text", points=1,
                           answer="", answer_tex="", section=back, box_cm=2.0,
-                          model_answer=rf"$\displaystyle {sym(g)} = {ex.latex(chain, sym)}$"))
+                          model=rf"$\displaystyle {sym(g)} = {ex.latex(chain, sym)}$",
+                          rubric=rubric((0.5, "one factor per layer, chained from the loss back to the weight"),
+                                        (0.5, "every factor's numerator and denominator right"))))
         for f in factors:
             if f not in seen:
                 seen.add(f)
@@ -395,9 +415,9 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
                           section=count, box_cm=1.0, worked=(why,)))
 
     names = {"x": rf"\boldsymbol{{{nt.input}}}", "y": sym("y[1]"), "yhat": sym("yhat[1]"), "zout": sym(f"z{depth}[1]")}
-    prompt, model, rubric = concepts.mlp(concept, names)
+    prompt, model, items = concepts.mlp(concept, names)
     parts.append(Part(id="concept", prompt=prompt, kind="text", points=3, answer="", answer_tex="",
-                      section="Concepts", box_cm=5, model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric))
+                      section="Concepts", box_cm=5, model=model, rubric=rubric(*items)))
     return parts
 
 

@@ -17,9 +17,9 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError
 from qgen.expr import Const, Div, Expr, Neg, Pow, Prod, Ref, Sub, Sum
-from qgen.families.base import FormulaSpec, Part, Question, number_part
+from qgen.families.base import FormulaSpec, Part, Question, number_part, rubric
 from qgen.families.domain import draw, draw_fair
-from qgen.families.rules import DEFAULT, Rules, problem
+from qgen.families.rules import DEFAULT, MIN_MISS, Rules, problem
 from qgen.families.worked import at, forward_lines, loss_derivative, loss_line, through
 from qgen.nn import dense
 from qgen.nn.network import Network
@@ -52,7 +52,7 @@ class RegressionMlp:
     calculator_needed = "a squared error of a sigmoid unit's table value has 4 or more decimals"
     shared = ("points",)  # drawn once per exam: 1, 2 or 3 points is 18, 37 or 51 steps of work
     domain_limits = {"points": (1, MAX_POINTS)}
-    constraints = ("well_posed", "no_saturation", "moderate_values", "nonzero_derivatives")
+    constraints = ("well_posed", "no_saturation", "moderate_values", "nonzero_derivatives", "target_not_reached")
 
     # -- sampling ------------------------------------------------------------------------
     def sample(self, rng: np.random.Generator, domain: Mapping[str, Any], rules: Rules = DEFAULT) -> dict[str, Any]:
@@ -91,6 +91,8 @@ class RegressionMlp:
         yhat = float(w2) / (1 + np.exp(-z)) + float(b2)
         if np.any(np.abs(yhat - np.array([float(p.y[0]) for p in net.data])) > MAX_MISS):
             out.append(problem("moderate_values", f"a prediction misses its target by more than {MAX_MISS}"))
+        if np.any(np.abs(yhat - np.array([float(p.y[0]) for p in net.data])) < MIN_MISS):
+            out.append(problem("target_not_reached", f"a prediction is within {MIN_MISS} of its target"))
         out = rules.keep(out)
         if out or not rules.on("nonzero_derivatives"):
             return out
@@ -188,7 +190,7 @@ def _derivations(one: Trace, nt: Notation) -> list[Part]:
         answer = through(one, chain, set(), shown)
         variables = list(dict.fromkeys(NAMES[k] for k in ex.refs(answer)))
         symbols = {NAMES[k]: sym(k) for k in ex.refs(answer)}
-        legend = [rf"${symbols[v]}$ (type \texttt{{{v}}})" for v in variables]
+        legend = [rf"${symbols[v]}$" for v in variables]  # a paper prompt names symbols; typed names are in `formula`
         legend = ", ".join(legend[:-1]) + " and " + legend[-1] if len(legend) > 1 else legend[0]
         parts.append(Part(
             id=f"derive.{name}", kind="expression", points=2, section="Derivation for one data point",
@@ -253,14 +255,14 @@ def _half_loss(nt: Notation) -> Part:
              rf"${d} {loss}/{d} {z2} = {a2} - {y}$, so the regression step is twice that one too.) The minimiser "
              rf"does not change: the factor 2 only rescales the step size; the $\tfrac12$-loss with $2{lr}$ takes "
              "the same step.")
-    rubric = (r"1 point: the factor 2 comes from the derivative of the square (the $\tfrac12$ cancels it); "
-              r"1 point: with a linear output the rest of the chain is unchanged, so every gradient and update "
-              rf"doubles; 1 point: it is only a rescaling of ${lr}$ (same minimiser).")
+    items = rubric((1, r"the factor 2 comes from the derivative of the square (the $\tfrac12$ cancels it)"),
+                   (1, "with a linear output the rest of the chain is unchanged, so every gradient and update doubles"),
+                   (1, rf"it is only a rescaling of ${lr}$ (same minimiser)"))
     return Part(id="half-loss", kind="text", points=3, section="Concepts", answer="", answer_tex="", box_cm=4.5,
                 prompt=(rf"Many texts use $\tfrac12 ({y} - {a2})^2$ instead of $({y} - {a2})^2$. Lecture notes on "
                         "this network remark that, with a linear output, the update is ``twice as much''. Explain: "
                         "where does the factor 2 come from, and what does it change?"),
-                model_answer=model + r"\par\smallskip\textit{Rubric:} " + rubric)
+                model=model, rubric=items)
 
 
 def _output(nt: Notation) -> str:

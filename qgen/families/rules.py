@@ -14,6 +14,7 @@ the no-calculator mode (`calculator: false`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -21,7 +22,7 @@ from qgen.errors import BankError
 
 # every constraint a family may check, with the sentence `qgen check` and error messages use
 CONSTRAINTS: dict[str, str] = {
-    "no_saturation": "no sigmoid/tanh input beyond ±4, so σ′ and tanh′ are not about 0",
+    "no_saturation": "σ′ and tanh′ at every sigmoid/tanh input are at least σ′(4) ≈ 0.018 (sigmoid |z| ≤ 4, tanh |z| ≤ 2.7)",
     "relu_not_at_kink": "no ReLU input exactly 0, where its derivative is ambiguous",
     "dead_relu": "ReLU units are off only where the question wants one (domain dead_units/dead_unit/dead_paths)",
     "threshold_margin": "the predicted probability is not within 0.05 of the 0.5 threshold",
@@ -31,11 +32,41 @@ CONSTRAINTS: dict[str, str] = {
     "well_posed": "no degenerate instance (repeated inputs or functions, ties, constant nodes)",
     "distinct_answers": "answers of different parts differ at the precision asked",
     "distinct_versions": "no two versions of the exam share the same numbers for a question",
+    "distinct_neighbours": "consecutive versions of a question share at most a third of their non-integer answers",
+    "significant_answers": "every asked number that is not exactly 0 has two significant digits at the precision asked",
+    "target_not_reached": "the prediction is at least 0.1 from its target, so the backward pass carries real numbers",
+    "varied_nodes": "a computation graph has at most one node of value 0 and mostly distinct node values",
+    "consistent_statement": "the rounded forward values a statement gives satisfy its relations as printed (y = s₁ + s₂)",
     "hand_arithmetic": "no-calculator mode: every intermediate is a short decimal or read from the printed table",
 }
 
 # checked for every family by the generator, on the built question
-GENERIC = ("distinct_answers", "distinct_versions")
+GENERIC = ("distinct_answers", "distinct_versions", "distinct_neighbours", "significant_answers")
+
+# saturation is judged on the derivative: σ′ or tanh′ below σ′(4) ≈ 0.0177 is too flat to compute with
+DERIVATIVE_FLOOR = 0.25 / math.cosh(2.0) ** 2  # σ′(z) = ¼·sech²(z/2)
+# the input size at which each activation's derivative falls to the floor (tanh′ = sech²)
+SATURATION_LIMITS = {"sigmoid": 4.0, "tanh": math.acosh(1 / math.sqrt(DERIVATIVE_FLOOR))}
+MIN_MISS = 0.1  # target_not_reached: |ŷ − y| at least this
+
+
+def saturated(activation: str, z: float) -> bool:
+    """Is `activation`'s derivative at `z` below the floor (σ′(4))? Only sigmoid and tanh saturate.
+
+    >>> saturated("sigmoid", 4.0), saturated("tanh", 4.0), saturated("tanh", 2.5), saturated("relu", 9.0)
+    (False, True, False, False)
+    """
+    limit = SATURATION_LIMITS.get(activation)
+    return limit is not None and abs(z) > limit + 1e-12
+
+
+def significant(value: float, places: int) -> bool:
+    """Does a non-zero `value` show at least two significant digits at `places` decimals?
+
+    >>> significant(0.0287, 4), significant(0.0007, 4), significant(0.001, 4)
+    (True, False, True)
+    """
+    return abs(value) >= 10.0 ** -(places - 1) - 1e-15
 
 
 def problem(constraint: str, detail: str) -> str:

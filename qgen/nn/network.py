@@ -23,6 +23,9 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
 LOSSES = ("squared_error", "half_squared_error", "binary_cross_entropy")
 REDUCTIONS = ("mean", "sum")
 DEFAULT_LEAKY_SLOPE = Fraction(1, 100)
+# what an exam network can be: hand-sized, so a pin file cannot ask for unbounded work
+MAX_LAYERS, MAX_UNITS, MAX_POINTS = 6, 12, 20
+MAX_VALUE, MAX_DENOMINATOR = Fraction(10**6), 10**12
 
 Matrix = tuple[tuple[Fraction, ...], ...]
 
@@ -73,7 +76,7 @@ class Network:
         """Validate and convert the canonical form; errors name the key (network.layers[0].W[1])."""
         m = _mapping(m, where)
         _known(m, {"layers", "loss", "reduction", "data", "learning_rate"}, where)
-        raw_layers = _list(_get(m, "layers", where), f"{where}.layers", nonempty=True)
+        raw_layers = _list(_get(m, "layers", where), f"{where}.layers", nonempty=True, most=MAX_LAYERS)
         layers = tuple(_layer(raw, f"{where}.layers[{i}]") for i, raw in enumerate(raw_layers))
         for i in range(1, len(layers)):
             if layers[i].n_in != layers[i - 1].n_out:
@@ -83,7 +86,7 @@ class Network:
                 )
         loss = _choice(m.get("loss", "squared_error"), LOSSES, f"{where}.loss")
         reduction = _choice(m.get("reduction", "mean"), REDUCTIONS, f"{where}.reduction")
-        raw_data = _list(_get(m, "data", where), f"{where}.data", nonempty=True)
+        raw_data = _list(_get(m, "data", where), f"{where}.data", nonempty=True, most=MAX_POINTS)
         data = tuple(_point(raw, f"{where}.data[{i}]") for i, raw in enumerate(raw_data))
         for i, p in enumerate(data):
             if len(p.x) != layers[0].n_in:
@@ -152,11 +155,13 @@ def _get(m: Mapping[str, Any], key: str, where: str) -> Any:
     return m[key]
 
 
-def _list(v: Any, where: str, *, nonempty: bool = False) -> list[Any]:
+def _list(v: Any, where: str, *, nonempty: bool = False, most: int = MAX_UNITS) -> list[Any]:
     if not isinstance(v, (list, tuple)):
         raise BankError(f"{where}: expected a list, got {type(v).__name__}")
     if nonempty and not v:
         raise BankError(f"{where}: must not be empty")
+    if len(v) > most:
+        raise BankError(f"{where}: {len(v)} entries; an exam's network has at most {most} here")
     return list(v)
 
 
@@ -167,10 +172,16 @@ def _choice(v: Any, allowed: tuple[str, ...], where: str) -> str:
 
 
 def _number(v: Any, where: str) -> Fraction:
+    if isinstance(v, str) and len(v) > 40:
+        raise BankError(f"{where}: {v[:20]!r}… is too long for a number")
     try:
-        return numeric.exact(v)
-    except (TypeError, ValueError, ZeroDivisionError):
-        raise BankError(f"{where}: {v!r} is not a number (write 2, -0.5, 1.3 or 1/3)") from None
+        x = numeric.exact(v)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        raise BankError(f"{where}: {str(v)[:20]!r} is not a number (write 2, -0.5, 1.3 or 1/3)") from None
+    if abs(x) > MAX_VALUE or x.denominator > MAX_DENOMINATOR:
+        raise BankError(f"{where}: {str(v)[:20]} is beyond what an exam computes by hand (at most 10^6 in size, "
+                        "12 decimals)")
+    return x
 
 
 def _vector(v: Any, where: str) -> tuple[Fraction, ...]:
@@ -178,9 +189,12 @@ def _vector(v: Any, where: str) -> tuple[Fraction, ...]:
         v = [v]
     items = _list(v, where, nonempty=True)
     try:  # samplers convert thousands of drawn networks: the key of an entry is written only for an error
-        return tuple(numeric.exact(x) for x in items)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return tuple(_number(x, f"{where}[{i}]") for i, x in enumerate(items))
+        out = tuple(numeric.exact(x) for x in items)
+        if all(abs(x) <= MAX_VALUE and x.denominator <= MAX_DENOMINATOR for x in out):
+            return out
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        pass
+    return tuple(_number(x, f"{where}[{i}]") for i, x in enumerate(items))
 
 
 def _layer(raw: Any, where: str) -> Layer:

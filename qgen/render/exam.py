@@ -19,6 +19,7 @@ from qgen.render.latex import (
 )
 
 DOCUMENT_TEMPLATE = "document.tex.j2"
+PAPERS = {"a4": "a4paper", "letter": "letterpaper"}  # a bank's exam.paper -> geometry's option
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -56,9 +57,11 @@ def precision_note(places: int) -> str:
 
 
 def exam_context(*, title: str, course: str, date: str, instructions: str, exam_id: str, version: str,
-                 places: int, questions: Sequence[Question]) -> dict[str, Any]:
-    """The exam-wide strings of a paper, escaped for LaTeX."""
-    return {
+                 places: int, questions: Sequence[Question], paper: str = "a4") -> dict[str, Any]:
+    """The exam-wide strings of a paper, escaped for LaTeX; `paper` is a4 or letter."""
+    if paper not in PAPERS:
+        raise RenderError(f"paper size {paper!r}: use one of {', '.join(PAPERS)}")
+    return {"paper": PAPERS[paper],
         "title": escape_text(title), "course": escape_text(course), "date": escape_text(date),
         "instructions": escape_text(instructions), "exam_id": escape_text(exam_id), "version": escape_text(version),
         "total_points": sum(q.points for q in questions), "precision_note": precision_note(places),
@@ -136,12 +139,19 @@ def answer_sheet_cells(questions: Sequence[Mapping[str, Any]], *, per_row: int =
     for q in questions:
         cells = []
         for letter, part in zip(_letters(), q["parts"]):
-            for col in part_columns(q["index"], part):
-                entry = ""
+            columns = part_columns(q["index"], part)
+            labels = list(part.get("labels") or [])
+            for n, col in enumerate(columns):
+                # the exam's printed symbol of this cell ($z_{2}$, $\\hat{y}$, the shape of $W_{1}$)
+                label = labels[n] if len(labels) == len(columns) else labels[0] if len(labels) == 1 else ""
                 if len(col.entry) == 1:
-                    entry = f" entry {col.entry[0]}"
+                    entry = f" ${label}$" if label and len(labels) == len(columns) else f" entry {col.entry[0]}"
                 elif len(col.entry) == 2:
-                    entry = f" row {col.entry[0]}, col.\\ {col.entry[1]}"
+                    entry = f" row {col.entry[0]}, col.\\ {col.entry[1]}" + (f" of ${label}$" if label else "")
+                elif label:
+                    entry = f" shape of ${label}$" if part["kind"] == "shape" else f" ${label}$"
+                else:
+                    entry = ""
                 cells.append({"letter": letter, "entry": entry, "column": escape_text(col.name)})
         if cells:
             sheet.append({"number": q["index"], "rows": [cells[i:i + per_row] for i in range(0, len(cells), per_row)]})
@@ -162,10 +172,10 @@ def _letters():
 
 def document(*, title: str, course: str, date: str, instructions: str, exam_id: str, version: str,
              places: int, questions: Sequence[Question], key: bool, student: dict[str, str] | None = None,
-             pages: int | str = "?", name: str | None = None) -> str:
+             pages: int | str = "?", name: str | None = None, paper_size: str = "a4") -> str:
     """A whole exam sheet (key=False) or answer key (key=True) of one paper; bank text is escaped here."""
     exam = exam_context(title=title, course=course, date=date, instructions=instructions, exam_id=exam_id,
-                        version=version, places=places, questions=questions)
+                        version=version, places=places, questions=questions, paper=paper_size)
     name = name or f"{'key' if key else 'exam'}-{_safe(version)}"
     body = paper(exam, questions, name=name, key=key, student=student)
     return assemble(preamble(exam, key=key), [(tables(name, pages), body)])

@@ -3,7 +3,8 @@
 Templates use `\\VAR{...}` for values, `\\BLOCK{...}` for statements and `\\#{...}` for
 comments, so ordinary LaTeX braces pass through untouched. Filters: `escape` (plain text to
 LaTeX), `bmatrix` (rows of cells to a bmatrix), `points` (3 -> "3", 2.5 -> "2.5") and
-`exam_points` (2.5 -> "2\\half", what `\\part[...]` needs: exam adds whole and half points only).
+`exam_points` (2.5 -> "2\\half", what `\\part[...]` needs: exam adds whole and half points only)
+and `space` (a part -> the height of its answer box in cm, qgen.render.space).
 The macros of `parts.tex.j2` (`render_parts`, `subheading`) are globals in every template.
 """
 
@@ -19,6 +20,7 @@ import jinja2
 from pylatex.utils import escape_latex
 
 from qgen.errors import RenderError
+from qgen.render.space import room_cm
 from qgen.resources import templates_dir
 
 __all__ = [
@@ -95,6 +97,14 @@ def exam_points(value: Any) -> str:
     return rf"{whole}\half" if whole else r"\half"
 
 
+@jinja2.pass_environment
+def _space(env: jinja2.Environment, part: Any) -> float:
+    """The `space` filter: a part's answer box in cm (a missing field is a template error)."""
+    fixed = env.getattr(part, "space_cm")
+    return room_cm(float(env.getattr(part, "box_cm")), list(env.getattr(part, "worked")),
+                   None if isinstance(fixed, jinja2.Undefined) else fixed)
+
+
 def _parts_macro(name: str):
     """A global that forwards to a macro of parts.tex.j2, loaded on first use."""
 
@@ -125,7 +135,8 @@ def environment() -> jinja2.Environment:
     )
     # `e` is jinja's HTML-escape alias: point it at LaTeX escaping too, so it cannot slip in.
     env.filters.update(
-        escape=escape_text, e=escape_text, bmatrix=bmatrix, points=points, exam_points=exam_points
+        escape=escape_text, e=escape_text, bmatrix=bmatrix, points=points, exam_points=exam_points,
+        space=_space,
     )
     env.globals.update(
         render_parts=_parts_macro("render_parts"), subheading=_parts_macro("subheading")
