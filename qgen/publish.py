@@ -17,17 +17,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qgen import difficulty, safe_write
+from qgen import __version__, difficulty, safe_write
 from qgen.bank import Bank
 from qgen.csvout import to_csv
 from qgen.errors import QgenError, RenderError
 from qgen.generate import Draws, Version, build_versions, manifest
 from qgen.grade.columns import template_header
+from qgen.lock import hold
 from qgen.render import batch, pdf
 from qgen.render.exam import answer_sheet_cells, exam_context, paper, preamble, tables
 from qgen.render.qr import payload, qr_tex
@@ -102,10 +104,39 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
     "pdf") and then called with n=1 per step done, for a progress bar.
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise QgenError(f"{out}: already exists and is not empty; choose another --out or pass --force to replace it")
+    check_output(out, force)
     if make_pdf:
         pdf.require_tex()
+    with hold(out, "qgen generate"):  # one run at a time on a folder: a second one fails at once
+        return _write_exam_set(bank, version_ids, out, make_pdf, jobs, timeout, options, progress)
+
+
+MARKER = ".qgen-output"  # in every folder `generate` writes: --force replaces only such folders
+
+
+def _ours(folder: Path) -> bool:
+    return (folder / MARKER).is_file() and not (folder / MARKER).is_symlink()
+
+
+def check_output(out: Path, force: bool) -> None:
+    """Refuse an output folder that `generate` must not write or replace (one-line QgenErrors)."""
+    if out.is_symlink() and not out.exists():
+        raise QgenError(f"{out}: is a link to nothing; give --out a folder")
+    if out.exists() and not out.is_dir():
+        raise QgenError(f"{out}: is a file; give --out a folder")
+    if out.resolve() == Path(out.resolve().anchor) or out.resolve() == Path.home().resolve():
+        raise QgenError(f"{out}: is the root or your home folder; give --out a folder of its own, e.g. build/exam")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise QgenError(f"{out}: already exists and is not empty; choose another --out or pass --force to "
+                            "replace it")
+        if not _ours(out):
+            raise QgenError(f"{out}: --force replaces only a folder qgen generate wrote (it has a {MARKER} file), "
+                            "and this one was not: choose another --out, or move it away yourself")
+
+
+def _write_exam_set(bank: Bank, version_ids: list[str], out: Path, make_pdf: bool, jobs: int | None,
+                    timeout: float, options: Options, progress: Callable[[str, int], None] | None) -> Result:
     tell = progress or (lambda stage, n: None)
 
     tell("versions", -len(version_ids))
@@ -129,6 +160,8 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
     staging = safe_write.staging_folder(out)  # beside `out`, mode 0o777 minus the umask
     everything: list[_Paper] = []
     try:
+        (staging / MARKER).write_text(f"written by qgen generate {__version__}; --force may replace this folder\n",
+                                      encoding="utf-8")
         masters = [_version_paper(bank, by_id[vid], contexts[vid], staging, key=False, qr=options.qr,
                                   sheet=sheets.get(vid)) for vid in version_ids]
         keys = [_version_paper(bank, by_id[vid], contexts[vid], staging, key=True) for vid in version_ids]
@@ -156,6 +189,8 @@ def write_exam_set(bank: Bank, version_ids: list[str], out: Path, *, make_pdf: b
         for p in everything:  # the .tex the error message's lines refer to (page counts unknown)
             _write_tex(staging / p.tex, heads[p.job.kind], p.job, None)
         failed = out.with_name(f"{out.name}.failed")
+        if failed.is_symlink() or (failed.exists() and not _ours(failed)):  # not ours: never deleted
+            failed = Path(tempfile.mkdtemp(prefix=f"{out.name}.failed-", dir=out.parent))
         shutil.rmtree(failed, ignore_errors=True)
         os.replace(staging, failed)
         raise RenderError(str(err).replace(str(staging), str(failed))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -84,7 +85,8 @@ def test_generate_no_pdf_writes_tex_and_manifest(runner, tmp_path):
     out = tmp_path / "set"
     result = runner.invoke(main, ["generate", str(BANKS / "quiz.yaml"), "--versions", "2", "--out", str(out), "--no-pdf", "-q"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["answers-template.csv", "exam-1.tex", "exam-2.tex", "key-1.tex", "key-2.tex", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".qgen-output", "answers-template.csv", "exam-1.tex", "exam-2.tex",
+                                                     "key-1.tex", "key-2.tex", "manifest.json"]
 
 
 def test_generate_refuses_to_overwrite(runner, tmp_path):
@@ -97,10 +99,31 @@ def test_generate_refuses_to_overwrite(runner, tmp_path):
 
 def test_generate_force_replaces_the_folder(runner, tmp_path):
     out = tmp_path / "set"
-    out.mkdir()
+    args = ["generate", str(BANKS / "quiz.yaml"), "--versions", "1", "--out", str(out), "--no-pdf", "-q"]
+    assert runner.invoke(main, args).exit_code == 0
     (out / "old.txt").write_text("old")
-    result = runner.invoke(main, ["generate", str(BANKS / "quiz.yaml"), "--versions", "1", "--out", str(out), "--no-pdf", "--force", "-q"])
+    result = runner.invoke(main, [*args, "--force"])
     assert result.exit_code == 0 and not (out / "old.txt").exists() and (out / "exam-1.tex").exists()
+
+
+@pytest.mark.parametrize("target", ["own", "home", "root"])
+def test_generate_force_never_replaces_a_folder_qgen_did_not_write(runner, tmp_path, monkeypatch, target):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    out = {"own": tmp_path / "docs", "home": tmp_path / "home", "root": Path("/")}[target]
+    if target != "root":
+        out.mkdir()
+        (out / "thesis.tex").write_text("years of work")
+    result = runner.invoke(main, ["generate", str(BANKS / "quiz.yaml"), "--out", str(out), "--no-pdf", "--force", "-q"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    if target != "root":
+        assert (out / "thesis.tex").read_text() == "years of work"
+
+
+def test_generate_refuses_a_link_to_nothing(runner, tmp_path):
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    result = runner.invoke(main, ["generate", str(BANKS / "quiz.yaml"), "--out", str(tmp_path / "dangling"),
+                                  "--no-pdf", "-q"])
+    assert result.exit_code == 1 and "link to nothing" in result.output
 
 
 def test_generate_without_tex_says_what_to_install(runner, tmp_path, monkeypatch):

@@ -65,3 +65,35 @@ def test_two_grade_runs_on_one_folder_through_the_cli(tmp_path):
                              capture_output=True, text=True)
     assert got.returncode == 1 and got.stderr.count("\n") == 1 and "qgen grade (a test)" in got.stderr
     assert not out.exists()
+
+
+def test_two_generate_runs_on_one_folder(tmp_path, runner):
+    from qgen.cli import main
+
+    out = tmp_path / "set"
+    with hold(out, "qgen generate (a test)"):
+        result = runner.invoke(main, ["generate", str(ROOT / "banks" / "quiz.yaml"), "--no-pdf", "--out", str(out),
+                                      "-q"])
+    assert result.exit_code == 1 and "qgen generate (a test)" in result.output and not out.exists()
+    assert result.output.count("\n") == 1
+
+
+def test_a_failed_folder_qgen_did_not_write_is_never_deleted(tmp_path, monkeypatch):
+    import qgen.publish as publish
+    from qgen.bank import load_bank
+    from qgen.errors import RenderError
+
+    failed = tmp_path / "set.failed"
+    failed.mkdir()
+    (failed / "notes.txt").write_text("mine", encoding="utf-8")
+
+    def boom(*args, **kwargs):
+        raise RenderError("exam-1.tex:3: Undefined control sequence")
+
+    monkeypatch.setattr(publish, "_compile", boom)
+    monkeypatch.setattr(publish.pdf, "require_tex", lambda: None)
+    with pytest.raises(RenderError) as e:
+        publish.write_exam_set(load_bank(ROOT / "banks" / "quiz.yaml"), ["1"], tmp_path / "set")
+    assert (failed / "notes.txt").read_text(encoding="utf-8") == "mine"
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("set.failed-")]
+    assert len(kept) == 1 and str(kept[0]) in str(e.value) and (kept[0] / "exam-1.tex").exists()
