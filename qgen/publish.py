@@ -195,6 +195,10 @@ def _write_exam_set(bank: Bank, version_ids: list[str], out: Path, make_pdf: boo
         os.replace(staging, failed)
         raise RenderError(str(err).replace(str(staging), str(failed))
                           + f"\nThe .tex files and the failed LaTeX runs' logs are in {failed}/") from None
+    except OSError as e:  # a full disk, a folder that cannot be written: one line, the old output untouched
+        shutil.rmtree(staging, ignore_errors=True)
+        raise safe_write.WriteError(f"{out}: cannot be written ({e.strerror or e}); the old output, if any, was "
+                                    "left as it was", e.strerror or str(e)) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
