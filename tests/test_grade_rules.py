@@ -10,12 +10,12 @@ from fractions import Fraction as F
 
 import pytest
 
-from qgen.bank import read_yaml
+from qgen.errors import SubmissionError
 from qgen.generate import question_record
 from qgen.grade.parse import parse_number
 from qgen.grade.score import Question, score_question
-from qgen.errors import SubmissionError
 from qgen.solve import solve
+from qgen.yamlread import read_yaml
 from tests.conftest import BANKS
 
 # banks/midterm.yaml v1 Q3: ŷ = 0.0287 for y = 0, so W2[1,1] = −2 moves by only −0.0006

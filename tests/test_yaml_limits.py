@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from qgen.bank import read_yaml
 from qgen.cli import main
 from qgen.errors import BankError
+from qgen.yamlread import read_yaml
 
 
 def _bomb(levels: int = 9) -> str:

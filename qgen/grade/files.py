@@ -103,7 +103,7 @@ def load_mapping(path: Path | None) -> dict[str, str]:
     """A --map file: {their header: our column} (YAML)."""
     if path is None:
         return {}
-    from qgen.bank import read_yaml
+    from qgen.yamlread import read_yaml
 
     data = read_yaml(path)
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
