@@ -10,12 +10,13 @@ from pathlib import Path
 
 import click
 
-from qgen import __version__, difficulty, families, numeric
-from qgen.bank import MAX_VERSIONS, load_bank, load_params
+from qgen import __version__
 from qgen.errors import QgenError
-from qgen.generate import question_record
 from qgen.notation import PROFILES
-from qgen.solve import solve as solve_question
+
+# sympy, numpy and the families are imported inside the commands that need them, so that
+# `qgen --help`, `--version` and Tab completion start at once (tests/test_cli_native.py checks it)
+MAX_VERSIONS = 10_000  # qgen.bank.MAX_VERSIONS (a test checks they agree)
 
 
 class _Group(click.Group):
@@ -48,6 +49,19 @@ def main() -> None:
     """Randomized neural-network exam questions: solved exactly, rendered to LaTeX/PDF."""
 
 
+QUIET_HELP = "Print nothing but errors and warnings (on stderr): no progress, no summary."
+
+
+def _quiet(f):
+    """The one --quiet/-q of every command that reports what it did (list and solve print their result)."""
+    return click.option("--quiet", "-q", is_flag=True, help=QUIET_HELP)(f)
+
+
+def _say(quiet: bool, text: str, *, err: bool = False) -> None:
+    if not quiet:
+        click.echo(text, err=err)
+
+
 class _Bar:
     """A progress bar on stderr, told its length by a negative step (`bar(-n)`), then each step
     done (`bar(1)`); silent with --quiet. click draws it only when stderr is a terminal."""
@@ -77,6 +91,8 @@ class _Bar:
 @main.command("list")
 def list_families() -> None:
     """List the question families with a one-line description."""
+    from qgen import families
+
     width = max(len(name) for name in families.FAMILIES)
     for name, fam in sorted(families.FAMILIES.items()):
         click.echo(f"{name:<{width}}  {fam.summary}")
@@ -94,6 +110,10 @@ def list_families() -> None:
 def solve(family: str, seed: int | None, params_file: Path | None, notation: str | None, precision: int | None,
           as_json: bool) -> None:
     """Solve one instance of FAMILY and show every part's answer."""
+    from qgen.bank import load_params
+    from qgen.generate import question_record
+    from qgen.solve import solve as solve_question
+
     if seed is not None and params_file is not None:
         raise click.UsageError("give --seed or --params, not both")
     params = load_params(params_file) if params_file else None
@@ -125,6 +145,8 @@ def _plain_answer(part) -> str:
 
 
 def _plain_number(value, places: int) -> str:
+    from qgen import numeric
+
     if isinstance(value, list):
         return "[" + ", ".join(_plain_number(v, places) for v in value) + "]"
     return numeric.decimal_str(numeric.exact(value), places)
@@ -143,7 +165,8 @@ def _plain_number(value, places: int) -> str:
 @click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
               help="Seconds one LaTeX run may take.")
 @click.option("--roster", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Roster CSV (id, name, optional section, room): one exam per student in OUT/papers/, "
+              help="Roster CSV (id, name, optional section, room; or a Canvas, Moodle or Gradescope export): "
+                   "one exam per student in OUT/papers/, "
                    "with name and id on the cover and the version the id hashes to.")
 @click.option("--fixed-layout", is_flag=True,
               help="Same page count, and every question on the same page, in every version (for scanning).")
@@ -154,11 +177,13 @@ def _plain_number(value, places: int) -> str:
               help="Also write exams-all.pdf (students' papers in roster order, else the versions) and keys-all.pdf.")
 @click.option("--duplex", is_flag=True,
               help="With --combined: pad each paper to an even page count, for double-sided printing.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@_quiet
 def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bool, force: bool, jobs: int | None,
              timeout: float, roster: Path | None, fixed_layout: bool, answer_sheet: bool, no_qr: bool, combined: bool,
              duplex: bool, quiet: bool) -> None:
     """Make exam sheets, answer keys and manifest.json for every version of BANK."""
+    from qgen import difficulty
+    from qgen.bank import load_bank
     from qgen.publish import Options, write_exam_set
     from qgen.roster import load_roster
 
@@ -181,6 +206,8 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
                             jobs=jobs, timeout=timeout, options=options, progress=progress)
     for bar in bars.values():
         bar.close()
+    for warning in result.warnings:  # a roster character no font has (printed as [?]): even with -q
+        click.echo(f"Warning: {warning}", err=True)
     if not quiet:
         made = "PDFs and .tex" if result.pdfs else ".tex"
         click.echo(f"{len(result.versions)} versions ({made}) of {bank.exam_id!r} in {result.out}: "
@@ -205,30 +232,56 @@ def generate(bank_file: Path, versions: int | None, out: Path | None, no_pdf: bo
 @click.option("--map", "mapping", type=click.Path(path_type=Path), default=None,
               help="YAML mapping of the answer file's headers to qgen's (an LMS export).")
 @click.option("--roster", type=click.Path(path_type=Path), default=None,
-              help="Roster CSV (id, name, …): students with no graded row are listed in absent.csv.")
+              help="Roster CSV (plain id,name; or a Canvas, Moodle or Gradescope export): students with no graded "
+                   "row are listed in absent.csv; names, Canvas ids and emails fill the LMS gradebooks.")
 @click.option("--ecf", type=click.FloatRange(0, 1), default=None,
               help="Share of the credit for an answer right given the student's own earlier answers "
                    "(0: none; default: the bank's exam.ecf, else 1).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--gradebook", "gradebooks", type=click.Choice(["plain", "canvas", "moodle"]), multiple=True,
+              help="Also write the gradebook for this LMS (repeat for both): canvas: gradebook-canvas.csv (Canvas's "
+                   "Import grades layout), moodle: gradebook-moodle.csv. gradebook.csv (plain) is always written.")
+@click.option("--assignment", default="", metavar="NAME",
+              help="The grade column's name in the Canvas and Moodle gradebooks (default: the exam's title).")
+@click.option("--assignment-id", default="", metavar="ID",
+              help="Canvas's assignment id: the column is then 'NAME (ID)' and updates that assignment; "
+                   "without it Canvas makes a new assignment NAME.")
+@click.option("--moodle-id", type=click.Choice(["idnumber", "email", "username"]), default="idnumber",
+              show_default=True,
+              help="The field Moodle matches students on: ID number (the student id), or Email address / "
+                   "Username from --roster.")
+@click.option("--excel", is_flag=True,
+              help="Write the gradebooks for Excel in a decimal-comma locale: ';' separated, BOM, CRLF, 12,5.")
+@_quiet
 def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None, roster: Path | None,
-          ecf: float | None, quiet: bool) -> None:
-    """Grade ANSWERS_CSV (typed answers, one row per student) against OUT_DIR's manifest.json."""
+          ecf: float | None, gradebooks: tuple[str, ...], assignment: str, assignment_id: str, moodle_id: str,
+          excel: bool, quiet: bool) -> None:
+    """Grade ANSWERS_CSV (typed answers, one row per student; - reads the standard input) against OUT_DIR's
+    manifest.json."""
     from fractions import Fraction
 
     from qgen.grade.files import grade_files
+    from qgen.grade.gradebook import Options as BookOptions
 
+    book = BookOptions(formats=gradebooks or ("plain",), assignment=assignment.strip(),
+                       assignment_id=assignment_id.strip(), moodle_id=moodle_id, excel=excel)
     bar = _Bar("grading rows", quiet)
     try:
         run = grade_files(exam_dir, answers, out or exam_dir / "grades", mapping=mapping, roster=roster,
-                          ecf_credit=None if ecf is None else Fraction(ecf).limit_denominator(100), progress=bar)
+                          ecf_credit=None if ecf is None else Fraction(ecf).limit_denominator(100), progress=bar,
+                          gradebook=book)
     finally:
         bar.close()
+    if quiet:
+        if run.ta_problems:
+            click.echo(f"Warning: {len(run.ta_problems)} TA scores not counted (see ta-problems.csv)", err=True)
+        return
     statuses = Counter(g.status.split(":")[0] for g in run.graded)
     click.echo(f"{len(run.graded)} rows: " + ", ".join(f"{n} {s}" for s, n in statuses.most_common()))
     if run.missing:
         click.echo(f"columns missing (scored blank): {', '.join(run.missing[:8])}{' …' if len(run.missing) > 8 else ''}")
     if run.extra:
         click.echo(f"columns ignored: {', '.join(run.extra[:8])}{' …' if len(run.extra) > 8 else ''}")
+    _grade_notes(run)
     if roster is not None:
         click.echo(f"absent (on the roster, not graded): {len(run.absent)}")
     if run.ta_problems:
@@ -246,8 +299,9 @@ def grade(exam_dir: Path, answers: Path, out: Path | None, mapping: Path | None,
               help="How many made-up students.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the made-up answers.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="The CSV to write (default: OUT_DIR/answers-sample.csv).")
-def sample_answers(exam_dir: Path, students: int, seed: int, out: Path | None) -> None:
+              help="The CSV to write (default: OUT_DIR/answers-sample.csv; - writes it to the standard output).")
+@_quiet
+def sample_answers(exam_dir: Path, students: int, seed: int, out: Path | None, quiet: bool) -> None:
     """Write a made-up class's answer sheet for OUT_DIR (right, blank, slipped answers): a demo for `qgen grade`."""
     from qgen.csvout import to_csv
     from qgen.grade.files import load_manifest
@@ -256,21 +310,27 @@ def sample_answers(exam_dir: Path, students: int, seed: int, out: Path | None) -
 
     out = out or exam_dir / "answers-sample.csv"
     rows = rows_for(load_manifest(exam_dir), students, seed)
+    if str(out) == "-":
+        click.echo(to_csv(rows).encode("utf-8"), nl=False)  # bytes: written as they are
+        _say(quiet, f"{len(rows) - 1} answer rows written to the standard output", err=True)
+        return
     write_file(out, to_csv(rows))
-    click.echo(f"{len(rows) - 1} answer rows in {out}")
+    _say(quiet, f"{len(rows) - 1} answer rows in {out}")
 
 
 @main.command()
 @click.argument("bank_file", metavar="BANK", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--versions", type=click.IntRange(1, MAX_VERSIONS), default=None,
               help="How many versions to draw (default: the bank's exam.versions, at least 20).")
-def check(bank_file: Path, versions: int | None) -> None:
+@_quiet
+def check(bank_file: Path, versions: int | None, quiet: bool) -> None:
     """Validate BANK and draw its versions without rendering: constraint rejection rates and difficulty."""
+    from qgen.bank import load_bank
     from qgen.check import dry_run, summary_lines
 
     bank = load_bank(bank_file)
     for line in summary_lines(dry_run(bank, versions or max(bank.versions, 20))):
-        click.echo(line)
+        _say(quiet, line)
 
 
 @main.command("export")
@@ -279,12 +339,48 @@ def check(bank_file: Path, versions: int | None) -> None:
               help="moodle: Moodle XML (a category per question, one question per version); qti: QTI 1.2 zip "
                    "for Canvas (one quiz per version); json: every part, for other tools.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The file to write (default: OUT_DIR/export/<exam id>.moodle.xml, .qti.zip or .export.json).")
-def export_cmd(exam_dir: Path, fmt: str, out: Path | None) -> None:
+              help="The file to write (default: OUT_DIR/export/<exam id>.moodle.xml, .qti.zip or .export.json; "
+                   "- writes it to the standard output).")
+@_quiet
+def export_cmd(exam_dir: Path, fmt: str, out: Path | None, quiet: bool) -> None:
     """Export OUT_DIR's auto-gradable parts (numbers, vectors, shapes, labels) for an LMS, from its manifest.json."""
-    from qgen.export import export_folder
+    from qgen.export import export, export_folder, load_manifest
 
-    path, result = export_folder(exam_dir, fmt, out)
-    click.echo(f"wrote {path}: " + "; ".join(result.summary))
+    if str(out) == "-":  # never a file named "-"
+        result = export(load_manifest(exam_dir), fmt, where=str(Path(exam_dir) / "manifest.json"))
+        click.echo(result.data, nl=False)  # bytes (a zip for qti)
+        where, err = "the standard output", True
+    else:
+        path, result = export_folder(exam_dir, fmt, out)
+        where, err = str(path), False
+    _say(quiet, f"wrote {where}: " + "; ".join(result.summary), err=err)
     for note in result.notes:
-        click.echo(f"  note: {note}")
+        _say(quiet, f"  note: {note}", err=err)
+
+
+@main.command("init")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@_quiet
+def init_cmd(folder: Path, quiet: bool) -> None:
+    """Start a course in DIR (new or empty): the example banks (quiz, midterm, seeds), pins/ and a roster."""
+    from qgen.course import init_course
+
+    written = init_course(folder)
+    _say(quiet, f"{len(written)} files in {folder}: midterm.yaml, quiz.yaml, seeds.yaml, pins/, roster-example.csv; "
+                f"next: qgen generate {folder / 'quiz.yaml'} --out {folder / 'build' / 'quiz'}")
+
+
+def _grade_notes(run) -> None:
+    """What `qgen grade` says about the answer file's format, the manifest's columns and stray answers."""
+    from qgen.grade.lms import describe
+
+    if run.source != "qgen":
+        click.echo(f"read as {describe(run.source)}")
+    if not run.positional:
+        click.echo("this manifest names answer columns by part id (an older qgen): graded so; run qgen generate "
+                   "again for columns shared by every version")
+    stray = [g for g in run.graded if g.note]
+    if stray:
+        click.echo(f"rows with answers in columns their version does not have (not graded): {len(stray)}")
+        for g in stray[:10]:
+            click.echo(f"  {g.student_id} (version {g.version}): {g.note}")

@@ -34,8 +34,9 @@ from qgen.families import checks
 from qgen.families.base import Question, select_parts, with_texts, with_tolerance
 from qgen.families.domain import draw, tallying, unmet
 from qgen.families.rules import constraint_of, problem
-from qgen.tables import hand_arithmetic_problems
+from qgen.grade.columns import number_parts
 from qgen.render.latex import escape_text
+from qgen.tables import hand_arithmetic_problems
 
 MAX_REDRAWS = 100  # new seeds a question may take to meet the whole-question constraints
 
@@ -368,7 +369,7 @@ def manifest(bank: Bank, versions: list[Version]) -> dict[str, Any]:
         "versions": [
             {"version": v.id, "points": sum(q.points for q in v.questions),
              "files": {"exam": f"exam-{v.id}.pdf", "key": f"key-{v.id}.pdf"},
-             "questions": [dict(question_record(q, seed), index=i + 1, title=q.title, points=q.points)
+             "questions": [number_parts(dict(question_record(q, seed), index=i + 1, title=q.title, points=q.points))
                            for i, (q, seed) in enumerate(zip(v.questions, v.seeds))]}
             for v in versions
         ],

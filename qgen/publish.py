@@ -10,6 +10,11 @@ also one exam per student (`papers/<id>.pdf`), with name, id and place on the co
 version its id hashes to, and a QR code on every page. They are compiled many to a LaTeX run
 (qgen.render.batch.compile_papers). A fixed layout makes every version's questions start on the
 same pages and every exam the same length, for scan-based grading.
+
+The engine is chosen per set from its LaTeX (qgen.render.scripts): pdflatex when it prints every
+character, else LuaLaTeX with Noto fonts (a name in Chinese, Arabic, Vietnamese, an emoji). The
+manifest records which ("engine"); a character no font has is printed as a boxed "?" and warned
+about, naming the roster row.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from qgen.errors import QgenError, RenderError
 from qgen.generate import Draws, Version, build_versions, manifest
 from qgen.grade.columns import template_header
 from qgen.lock import hold
-from qgen.render import batch, pdf
+from qgen.render import batch, pdf, scripts
 from qgen.render.exam import answer_sheet_cells, exam_context, paper, preamble, tables
 from qgen.render.qr import payload, qr_tex
 from qgen.render.space import with_space
@@ -62,6 +67,8 @@ class Result:
     difficulty: difficulty.Report
     layout: dict[str, Any] = field(default_factory=dict)
     students: list[dict[str, str]] = field(default_factory=list)
+    engine: str = scripts.PDFLATEX
+    warnings: list[str] = field(default_factory=list)
 
 
 def render_version(bank: Bank, v: Version, *, key: bool) -> str:
@@ -154,11 +161,11 @@ def _write_exam_set(bank: Bank, version_ids: list[str], out: Path, make_pdf: boo
     contexts = {v.id: exam_context(title=bank.title, course=bank.course, date=bank.date,
                                    instructions=bank.instructions, exam_id=bank.exam_id, version=v.id,
                                    places=bank.places, questions=v.questions, paper=bank.paper) for v in versions}
-    heads = {"exam": preamble(contexts[versions[0].id], key=False, qr=options.qr),
-             "key": preamble(contexts[versions[0].id], key=True)}
+    warnings = _unprintable(options.roster)
 
     staging = safe_write.staging_folder(out)  # beside `out`, mode 0o777 minus the umask
     everything: list[_Paper] = []
+    heads: dict[str, str] = {}
     try:
         (staging / MARKER).write_text(f"written by qgen generate {__version__}; --force may replace this folder\n",
                                       encoding="utf-8")
@@ -169,9 +176,15 @@ def _write_exam_set(bank: Bank, version_ids: list[str], out: Path, make_pdf: boo
                                    qr=options.qr, sheet=sheets.get(s["version"]))
                     for student, s in zip(options.roster, students)]
         everything = masters + keys + personal
+        engine, groups = _engine(bank, options.roster, contexts[versions[0].id], everything, options.qr,
+                                 check=make_pdf)
+        fonts = scripts.font_setup(groups) if engine == scripts.LUALATEX else None
+        heads = {"exam": preamble(contexts[versions[0].id], key=False, qr=options.qr, fonts=fonts),
+                 "key": preamble(contexts[versions[0].id], key=True, fonts=fonts)}
         layout: dict[str, Any] = {"fixed": options.fixed_layout}
         if make_pdf:
-            layout = _compile(masters, keys, personal, heads, staging, options, jobs, timeout, tell)
+            layout = _compile(masters, keys, personal, heads, staging, options, jobs, timeout, tell, engine)
+        record["engine"] = engine
         record["layout"] = layout
         if students:
             record["students"] = students
@@ -186,6 +199,9 @@ def _write_exam_set(bank: Bank, version_ids: list[str], out: Path, make_pdf: boo
             pdfs += _combine(staging, personal or masters, keys, duplex=options.duplex)
         safe_write.swap_in(staging, out)
     except RenderError as err:
+        if not heads:  # failed before the engine was chosen
+            heads = {"exam": preamble(contexts[versions[0].id], key=False, qr=options.qr),
+                     "key": preamble(contexts[versions[0].id], key=True)}
         for p in everything:  # the .tex the error message's lines refer to (page counts unknown)
             _write_tex(staging / p.tex, heads[p.job.kind], p.job, None)
         failed = out.with_name(f"{out.name}.failed")
@@ -204,7 +220,56 @@ def _write_exam_set(bank: Bank, version_ids: list[str], out: Path, make_pdf: boo
         raise
     rel = [p.relative_to(staging) for p in pdfs]
     return Result(out, versions, [out / p.tex for p in everything], [out / p for p in rel], report, layout,
-                  students)
+                  students, engine, warnings)
+
+
+_FIELDS = ("name", "id", "section", "room")
+
+
+def _unprintable(roster: Sequence[Student]) -> list[str]:
+    """A warning per roster row with a character no font has (it is printed as a boxed "?")."""
+    out = []
+    for s in roster:
+        for f in _FIELDS:
+            value = getattr(s, f)
+            bad = scripts.unprintable(value)
+            if bad:
+                chars = ", ".join(scripts.describe(c) for c in bad)
+                out.append(f"{s.source}:{s.line}: {f} {value!r}: no font qgen uses has {chars}; printed as [?]")
+    return out
+
+
+def _engine(bank: Bank, roster: Sequence[Student], exam: dict[str, Any], papers: list[_Paper], qr: bool, *,
+            check: bool) -> tuple[str, set[str]]:
+    """The TeX engine for the set's LaTeX and the Noto script groups it needs. With `check`, a
+    missing lualatex or font is one QgenError naming the first roster row (file:line) or bank
+    text with such a character, and the `apt-get install` line that fixes it."""
+    head = preamble(exam, key=False, qr=qr)
+    beyond = {c for text in [head, *(p.job.body for p in papers)] for c in text if not scripts.pdflatex_prints(c)}
+    beyond = {c for c in beyond if scripts.script_of(c) is not None}  # not bidi marks and the like
+    if not beyond:
+        return scripts.PDFLATEX, set()
+    groups = {scripts.script_of(c).name for c in beyond}  # type: ignore[union-attr]
+    if not check:
+        return scripts.LUALATEX, groups
+    tex_missing = pdf.lualatex_missing()
+    fonts_missing = scripts.missing_fonts(groups)
+    if not tex_missing and not fonts_missing:
+        return scripts.LUALATEX, groups
+    wanted = beyond if tex_missing else {c for c in beyond if scripts.script_of(c) in fonts_missing}
+    packages = ([scripts.LUALATEX_PACKAGE] if tex_missing else []) \
+        + list(dict.fromkeys(s.package for s in fonts_missing))
+    texts = [(f"{s.source}:{s.line}", f, getattr(s, f)) for s in roster for f in _FIELDS]
+    texts += [(str(bank.path), f, getattr(bank, f)) for f in ("title", "course", "date", "instructions")]
+    texts += [(f"{bank.path} ({p.job.name})", "text", p.job.body) for p in papers]
+    where, what, text, char = next(((w, f, t, c) for w, f, t in texts for c in t if c in wanted),
+                                   (str(bank.path), "text", "", sorted(wanted)[0]))
+    shown = f" {text!r}" if len(text) <= 80 else ""
+    lacking = "lualatex (texlive-luatex)" if tex_missing else \
+        "the font " + " and ".join(f"{s.font} ({s.file})" for s in fonts_missing)
+    raise QgenError(f"{where}: {what}{shown} has {scripts.describe(char)}, which pdflatex cannot print, and "
+                    f"LuaLaTeX needs {lacking}, which is not installed: run `apt-get install "
+                    f"{' '.join(packages)}` (or bash scripts/bootstrap.sh), or pass --no-pdf")
 
 
 def _assign(bank: Bank, student: Student, version_ids: list[str]) -> dict[str, str]:
@@ -247,7 +312,7 @@ def _student_paper(bank: Bank, v: Version, exam: dict[str, Any], staging: Path, 
 
 def _compile(masters: list[_Paper], keys: list[_Paper], personal: list[_Paper], heads: dict[str, str],
              staging: Path, options: Options, jobs: int | None, timeout: float,
-             tell: Callable[[str, int], None]) -> dict[str, Any]:
+             tell: Callable[[str, int], None], engine: str = scripts.PDFLATEX) -> dict[str, Any]:
     """Compile every paper; with a fixed layout, first settle the pages each question starts on
     over the versions' exams (a few passes), then print the students' papers with it."""
     work = staging / ".latex"
@@ -256,7 +321,7 @@ def _compile(masters: list[_Paper], keys: list[_Paper], personal: list[_Paper], 
     def run(papers: list[_Paper], stage: str) -> dict[str, batch.PaperLayout]:
         tell(stage, -len(papers))
         got = batch.compile_papers([p.job for p in papers], heads, work, jobs=jobs, timeout=timeout,
-                                 on_done=lambda job: tell(stage, 1))
+                                 on_done=lambda job: tell(stage, 1), engine=engine)
         pages.update({name: layout.pages for name, layout in got.items()})
         return got
 
@@ -271,7 +336,8 @@ def _compile(masters: list[_Paper], keys: list[_Paper], personal: list[_Paper], 
             # keys need no layout: they go with the first pass, to keep every core busy
             now = masters + (keys if attempt == 0 else [])
             got = batch.compile_papers([p.job for p in now], heads, work, jobs=jobs, timeout=timeout,
-                                     on_done=lambda job: tell("layout", 1) if job.kind == "exam" else None)
+                                     on_done=lambda job: tell("layout", 1) if job.kind == "exam" else None,
+                                     engine=engine)
             pages.update({name: got[name].pages for name in got})
             target = _targets([got[p.job.name] for p in masters])
             if all(_settled(got[p.job.name], target) for p in masters) \

@@ -26,6 +26,12 @@ have() { command -v "$1" >/dev/null 2>&1; }
 # lmodern is only a Recommends of texlive-base, so it is named here because of
 # --no-install-recommends (which keeps a JRE, ruby and tk out of the install).
 TEX_PKGS=(texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures latexmk lmodern)
+# Names in any script (Chinese, Hebrew, Vietnamese, emoji ...): LuaLaTeX with fontspec and the
+# Noto fonts, used only for an exam set with text pdflatex cannot print (qgen.render.scripts).
+# About 101 MB to download, 189 MB installed (apt-get, Debian 12, with the TeX packages above).
+UNICODE_PKGS=(texlive-luatex fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji)
+UNICODE_FONTS=(/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+               /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf)
 TEST_PKGS=(poppler-utils)
 BROWSER_PKGS=(chromium chromium-driver)
 
@@ -48,8 +54,14 @@ apt_install() {
 }
 
 # --- TeX (and poppler for the tests) -------------------------------------------------------
+have_unicode_tex() {
+    local font
+    have lualatex && have kpsewhich && [ -n "$(kpsewhich luaotfload.sty)" ] || return 1
+    for font in "${UNICODE_FONTS[@]}"; do [ -f "$font" ] || return 1; done
+}
 pkgs=()
-if ! have pdflatex || ! have latexmk; then pkgs+=("${TEX_PKGS[@]}"); fi
+if ! have pdflatex || ! have latexmk; then pkgs+=("${TEX_PKGS[@]}" "${UNICODE_PKGS[@]}");
+elif ! have_unicode_tex; then pkgs+=("${UNICODE_PKGS[@]}"); fi
 if [ "$TEST" -eq 1 ] && { ! have pdftotext || ! have pdftoppm; }; then pkgs+=("${TEST_PKGS[@]}"); fi
 TEX_NOTE="PDFs"
 if [ "${#pkgs[@]}" -gt 0 ]; then
@@ -59,7 +71,8 @@ if [ "${#pkgs[@]}" -gt 0 ]; then
         echo "bootstrap: until then use 'qgen generate --no-pdf' to write .tex files only." >&2
     fi
 fi
-if ! have pdflatex || ! have latexmk; then TEX_NOTE="no PDFs (TeX missing: use --no-pdf)"; fi
+if ! have pdflatex || ! have latexmk; then TEX_NOTE="no PDFs (TeX missing: use --no-pdf)";
+elif ! have_unicode_tex; then TEX_NOTE="PDFs; names beyond Latin need: apt-get install ${UNICODE_PKGS[*]}"; fi
 
 # --- Chromium (--test): tests/test_grade_report.py opens report.html in it through selenium --
 if [ "$TEST" -eq 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then

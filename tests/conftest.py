@@ -20,3 +20,19 @@ needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def by_position(manifest: dict, version: str | None = None) -> dict[str, str]:
+    """{old name: column}: a test written with part-id names (`q1.z1.2`, `q1.grad.W2[1,1]`, `q1.concept`)
+    mapped to the positional columns of `manifest` (`q1.e.2`, `q1.n`, `q1.x`), for one version (default: the first)."""
+    from qgen.grade.columns import part_columns, part_name
+
+    v = next(v for v in manifest["versions"] if version is None or str(v["version"]) == str(version))
+    out: dict[str, str] = {}
+    for q in v["questions"]:
+        for part in q["parts"]:
+            old = {k: part[k] for k in part if k not in ("columns", "letter")}
+            out[part_name(q["index"], old)] = part_name(q["index"], part)
+            for a, b in zip(part_columns(q["index"], old), part_columns(q["index"], part)):
+                out[a.name] = b.name
+    return out

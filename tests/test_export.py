@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from qgen import numeric
 from qgen.bank import load_bank
 from qgen.cli import main
 from qgen.export import ExportError, export, export_folder, load_manifest, write_export
-from qgen.manifests import ManifestError
 from qgen.export.markup import FIGURE_NOTE
 from qgen.export.model import exam_export
 from qgen.export.qti import CP_NS, QTI_NS
 from qgen.grade.columns import FIXED
 from qgen.grade.compare import Tolerance, judge
 from qgen.grade.parse import parse_cell
+from qgen.manifests import ManifestError
 from qgen.publish import write_exam_set
 from tests.conftest import BANKS
 
@@ -80,13 +81,20 @@ def _decimal(x: Fraction) -> str:
 
 
 def _check_number(part, i, value_text, tol_text):
-    """value is right by qgen's judge; value ± tol is right; value ± 2·tol is wrong (tol > 0)."""
+    """value is the key as the paper prints it (the exam's decimals) and right by qgen's judge; the accepted
+    interval value ± tol holds the exact key and everything qgen accepts; value ± 2·tol is wrong (tol > 0)."""
     entry = _entry_part(part, i, _flat(part["answer"])[i])
     rule = _tolerance(part)
     value, tol = Fraction(value_text), Fraction(tol_text)
-    assert value == Fraction(repr(float(_flat(part["answer"])[i]))) or part["kind"] == "integer"
-    for d in (0, tol, -tol):
-        assert judge(entry, value + d, rule).credit == 1, (part["id"], value_text, tol_text)
+    exact = Fraction(repr(float(_flat(part["answer"])[i])))
+    if part["kind"] != "integer":
+        places = int(part.get("places", 4))
+        assert value_text == numeric.decimal_str(numeric.exact(_flat(part["answer"])[i]), places).lstrip("-") \
+            or value_text == numeric.decimal_str(numeric.exact(_flat(part["answer"])[i]), places), value_text
+        assert len(value_text.partition(".")[2]) <= places + 2  # not the float's 17 digits
+        qgen_tol = max(rule.atol, rule.rtol * abs(exact))
+        assert value - tol <= exact - qgen_tol and exact + qgen_tol <= value + tol, (part["id"], value_text, tol_text)
+    assert judge(entry, value, rule).credit == 1, (part["id"], value_text, tol_text)
     if tol:
         for d in (2 * tol, -2 * tol):
             assert judge({**entry, "accept": []}, value + d, rule).credit == 0, (part["id"], value_text, tol_text)

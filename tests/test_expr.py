@@ -10,8 +10,22 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from qgen import numeric
-from qgen.expr import (Const, Div, Fn, Neg, Pow, Prod, Ref, Sub, Sum, const_latex, evaluate, latex,
-                       refs, substitute)
+from qgen.expr import (
+    Const,
+    Div,
+    Fn,
+    Neg,
+    Pow,
+    Prod,
+    Ref,
+    Sub,
+    Sum,
+    const_latex,
+    evaluate,
+    latex,
+    refs,
+    substitute,
+)
 
 # Leaves printed as numbers, as in the "formula with numbers" of a worked solution.
 NUMBERS = {"a": "1", "b": "-4", "c": "2", "y": "y", "h": r"\hat{y}"}.get

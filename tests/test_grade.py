@@ -14,9 +14,9 @@ import pytest
 from qgen.bank import load_bank
 from qgen.cli import main
 from qgen.errors import SubmissionError
-from qgen.grade.files import grade_files
+from qgen.grade.files import grade_files, load_manifest
 from qgen.publish import write_exam_set
-from tests.conftest import BANKS
+from tests.conftest import BANKS, by_position
 
 RIGHT = {
     "q1.matrices": "2", "q1.shape.W1": "2x3", "q1.shape.W2": "1x3", "q1.z1.1": "3", "q1.z1.2": "-2",
@@ -35,14 +35,24 @@ def exam(tmp_path_factory):
     bank = folder / "bank.yaml"
     bank.write_text(f"exam: {{id: g, title: G}}\nquestions:\n  - family: mlp-backprop\n"
                     f"    params: {BANKS / 'pins' / 'seed-001-s3.yaml'}\n", encoding="utf-8")
-    return write_exam_set(load_bank(bank), ["1"], folder / "out", make_pdf=False).out
+    out = write_exam_set(load_bank(bank), ["1"], folder / "out", make_pdf=False).out
+    NAMES.update(by_position(load_manifest(out)))  # the tests name columns by part id; the files by position
+    return out
+
+
+NAMES: dict[str, str] = {}
+
+
+def col(name: str) -> str:
+    """The positional column of a part-id name (`q1.concept` -> `q1.x`)."""
+    return NAMES.get(name, name)
 
 
 def answers(tmp_path, rows, sep=",", bom=False, crlf=False, header=None):
     header = header or ["student_id", "version", *RIGHT]
     buf = io.StringIO()
     csv.writer(buf, delimiter=sep, lineterminator="\r\n" if crlf else "\n").writerows(
-        [header, *[[r.get(h, "") for h in header] for r in rows]])
+        [[col(h) for h in header], *[[r.get(h, "") for h in header] for r in rows]])
     path = tmp_path / "answers.csv"
     path.write_bytes((("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8"))
     return path
@@ -50,8 +60,9 @@ def answers(tmp_path, rows, sep=",", bom=False, crlf=False, header=None):
 
 def grades(exam, path, tmp_path, **kw):
     run = grade_files(exam, path, tmp_path / "grades", **kw)
+    back = {new: old for old, new in NAMES.items()}
     with open(run.files[0], encoding="utf-8", newline="") as f:
-        return {r["student_id"]: r for r in csv.DictReader(f)}, run
+        return {r["student_id"]: {back.get(k, k): v for k, v in r.items()} for r in csv.DictReader(f)}, run
 
 
 def test_all_correct_earns_every_auto_graded_point(exam, tmp_path):
@@ -129,7 +140,7 @@ def test_lms_headers_through_a_map(exam, tmp_path):
     path = answers(tmp_path, [{"Student ID": "s11", "Exam version": "1", "q1.z2": "-5"}], header=header)
     (tmp_path / "map.yaml").write_text("Student ID: student_id\nExam version: version\n", encoding="utf-8")
     rows, run = grades(exam, path, tmp_path, mapping=tmp_path / "map.yaml")
-    assert float(rows["s11"]["total"]) == 1 and "q1.loss" in run.missing
+    assert float(rows["s11"]["total"]) == 1 and col("q1.loss") in run.missing
 
 
 def test_rerun_keeps_the_tas_manual_scores(exam, tmp_path):
@@ -137,7 +148,7 @@ def test_rerun_keeps_the_tas_manual_scores(exam, tmp_path):
     grade_files(exam, path, tmp_path / "grades")
     with open(tmp_path / "grades" / "grades.csv", encoding="utf-8", newline="") as f:
         head, cells = list(csv.reader(f))
-    cells[head.index("q1.concept")] = "2.5"  # what a TA types in after the first run
+    cells[head.index(col("q1.concept"))] = "2.5"  # what a TA types in after the first run
     with open(tmp_path / "grades" / "grades.csv", "w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([head, cells])
     rows, _ = grades(exam, path, tmp_path)
@@ -146,7 +157,8 @@ def test_rerun_keeps_the_tas_manual_scores(exam, tmp_path):
 
 def test_gradebook_has_id_and_total(exam, tmp_path):
     _, run = grades(exam, answers(tmp_path, [{"student_id": "s13", "version": "1", **RIGHT}]), tmp_path)
-    assert run.files[1].read_text(encoding="utf-8").splitlines() == ["student_id,total", f"s13,{AUTO_POINTS}"]
+    assert run.files[1].read_text(encoding="utf-8").splitlines() == [  # one question: q1 is the total
+        "student_id,total,q1", f"s13,{AUTO_POINTS},{AUTO_POINTS}"]
 
 
 def test_a_file_without_the_id_column_is_a_clear_error(exam, tmp_path):
@@ -232,7 +244,7 @@ def test_a_hand_made_semicolon_sheet_with_bom_and_crlf(exam, tmp_path):
         ("eve", "unknown version"), ("anna", "duplicate")]
     totals = [g.total for g in run.graded[:4]]
     assert totals == [9, 8, 0, 8] and float(rows["ben"]["total"]) == 8
-    assert run.extra == ["comment"] and "q1.grad.W2[1,1]" in run.missing
+    assert run.extra == ["comment"] and col("q1.grad.W2[1,1]") in run.missing
 
 
 @pytest.mark.parametrize("cells,part,slip", [

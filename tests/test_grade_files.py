@@ -2,7 +2,7 @@
 grades.csv, formula neutralising in every CSV, file modes and the atomic folder swap.
 
 Every expected value is written down by hand. The exam is banks/quiz.yaml, 2 versions; its parts
-graded by hand are q1.draw (2 points), q1.concept (3 points) and two 1-point chain parts. A
+graded by hand are q1.a "draw" (2 points), q1.z "concept" (3 points) and two 1-point chain parts. A
 row with every answer blank earns 0 automatic points, so a total below is the TA scores alone.
 """
 
@@ -73,6 +73,8 @@ def one_line_error(result) -> str:
 
 
 BLANK = "student_id,version\ns1,1\ns2,2\ns3,1\n"  # three students, every answer blank
+# the parts graded by hand in banks/quiz.yaml: its score columns are named by the letters the exam prints
+DRAW, CONCEPT = "q1.a", "q1.z"
 
 
 # -- A: every physical line is accounted for ------------------------------------------------------
@@ -155,35 +157,35 @@ def type_scores(grades: Path, scores: dict[tuple[str, str], str], sep=",", bom=F
 
 def test_excel_mangled_grades_are_read_back(exam, tmp_path):
     answers = first_run(exam, tmp_path)
-    type_scores(tmp_path / "grades", {("s1", "q1.concept"): "2,5", ("s2", "q1.draw"): "1", ("s3", "q1.draw"): "0,5",
-                                      ("s3", "q1.concept"): "3"}, sep=";", bom=True, crlf=True)
+    type_scores(tmp_path / "grades", {("s1", CONCEPT): "2,5", ("s2", DRAW): "1", ("s3", DRAW): "0,5",
+                                      ("s3", CONCEPT): "3"}, sep=";", bom=True, crlf=True)
     assert (tmp_path / "grades" / "grades.csv").read_bytes().startswith(b"\xef\xbb\xbfstudent_id;version;")
     run = grade_files(exam, answers, tmp_path / "grades")
     _, rows = read_grades(tmp_path / "grades")
     assert [(r["student_id"], r["total"]) for r in rows] == [("s1", "2.5"), ("s2", "1"), ("s3", "3.5")]
-    assert (rows[0]["q1.concept"], rows[1]["q1.draw"], rows[2]["q1.draw"]) == ("2,5", "1", "0,5")
+    assert (rows[0][CONCEPT], rows[1][DRAW], rows[2][DRAW]) == ("2,5", "1", "0,5")
     assert run.ta_problems == [] and not (tmp_path / "grades" / "ta-problems.csv").exists()
 
 
 def test_bad_ta_scores_are_reported_kept_and_not_counted(exam, tmp_path):
     answers = first_run(exam, tmp_path, BLANK + "s4,2\n")
-    type_scores(tmp_path / "grades", {("s1", "q1.concept"): "good", ("s2", "q1.concept"): "-1",
-                                      ("s3", "q1.draw"): "2.5", ("s4", "q1.concept"): "3"})
+    type_scores(tmp_path / "grades", {("s1", CONCEPT): "good", ("s2", CONCEPT): "-1",
+                                      ("s3", DRAW): "2.5", ("s4", CONCEPT): "3"})
     run = grade_files(exam, answers, tmp_path / "grades")
     assert [(p.student_id, p.column, p.typed, p.found_at, p.problem) for p in run.ta_problems] == [
-        ("s1", "q1.concept", "good", "grades.csv line 2", "not a number"),
-        ("s2", "q1.concept", "-1", "grades.csv line 3", "negative"),
-        ("s3", "q1.draw", "2.5", "grades.csv line 4", "more than the part's 2 points")]
+        ("s1", CONCEPT, "good", "grades.csv line 2", "not a number"),
+        ("s2", CONCEPT, "-1", "grades.csv line 3", "negative"),
+        ("s3", DRAW, "2.5", "grades.csv line 4", "more than the part's 2 points")]
     _, rows = read_grades(tmp_path / "grades")
-    assert [(r["q1.concept"], r["q1.draw"], r["total"]) for r in rows] == [
+    assert [(r[CONCEPT], r[DRAW], r["total"]) for r in rows] == [
         ("good", "", "0"), ("-1", "", "0"), ("", "2.5", "0"), ("3", "", "3")]
     problems = (tmp_path / "grades" / "ta-problems.csv").read_text(encoding="utf-8").splitlines()
     assert problems == ["student_id,column,typed,problem,found_at,kept_in",
-                        "s1,q1.concept,good,not a number,grades.csv line 2,grades.csv",
-                        "s2,q1.concept,-1,negative,grades.csv line 3,grades.csv",
-                        "s3,q1.draw,2.5,more than the part's 2 points,grades.csv line 4,grades.csv"]
+                        "s1,q1.z,good,not a number,grades.csv line 2,grades.csv",
+                        "s2,q1.z,-1,negative,grades.csv line 3,grades.csv",
+                        "s3,q1.a,2.5,more than the part's 2 points,grades.csv line 4,grades.csv"]
     # fixed by the TA: counted, and the problems file goes away with the problems
-    type_scores(tmp_path / "grades", {("s1", "q1.concept"): "1", ("s2", "q1.concept"): "0", ("s3", "q1.draw"): "2"})
+    type_scores(tmp_path / "grades", {("s1", CONCEPT): "1", ("s2", CONCEPT): "0", ("s3", DRAW): "2"})
     run = grade_files(exam, answers, tmp_path / "grades")
     assert run.ta_problems == [] and not (tmp_path / "grades" / "ta-problems.csv").exists()
     assert [r["total"] for r in read_grades(tmp_path / "grades")[1]] == ["1", "0", "2", "3"]
@@ -191,7 +193,7 @@ def test_bad_ta_scores_are_reported_kept_and_not_counted(exam, tmp_path):
 
 def test_a_score_no_row_takes_is_kept_until_its_student_is_back(exam, tmp_path):
     first_run(exam, tmp_path)
-    type_scores(tmp_path / "grades", {("s3", "q1.concept"): "2"})
+    type_scores(tmp_path / "grades", {("s3", CONCEPT): "2"})
     without = write(tmp_path / "without-s3.csv", "student_id,version\ns1,1\ns2,2\n")
     run = grade_files(exam, without, tmp_path / "grades")
     assert [(p.student_id, p.typed, p.kept_in) for p in run.ta_problems] == [("s3", "2", "ta-problems.csv")]
@@ -214,7 +216,7 @@ def add_column(data: bytes, name: bytes, value: bytes) -> bytes:
 ])
 def test_an_unreadable_grades_file_is_an_error_and_nothing_is_written(exam, tmp_path, runner, damage, message):
     answers = first_run(exam, tmp_path)
-    type_scores(tmp_path / "grades", {("s2", "q1.concept"): "2"})
+    type_scores(tmp_path / "grades", {("s2", CONCEPT): "2"})
     grades = tmp_path / "grades" / "grades.csv"
     grades.write_bytes(damage(grades.read_bytes()))
     before = snapshot(tmp_path / "grades")
@@ -228,12 +230,12 @@ def test_an_unreadable_grades_file_is_an_error_and_nothing_is_written(exam, tmp_
 def test_cli_lists_at_most_ten_ta_problems(exam, tmp_path, runner):
     ids = [f"s{n}" for n in range(1, 7)]
     answers = first_run(exam, tmp_path, "student_id,version\n" + "".join(f"{s},1\n" for s in ids))
-    type_scores(tmp_path / "grades", {**{(s, "q1.concept"): "x" for s in ids}, **{(s, "q1.draw"): "9" for s in ids}})
-    result = runner.invoke(main, ["grade", str(exam), str(answers), "--out", str(tmp_path / "grades"), "-q"])
+    type_scores(tmp_path / "grades", {**{(s, CONCEPT): "x" for s in ids}, **{(s, DRAW): "9" for s in ids}})
+    result = runner.invoke(main, ["grade", str(exam), str(answers), "--out", str(tmp_path / "grades")])
     assert result.exit_code == 0, result.output
     out = result.output.splitlines()
     assert "TA scores not counted: 12" in out and "  … 2 more (all of them in ta-problems.csv)" in out
-    assert "  grades.csv line 2: s1 q1.concept = 'x': not a number (not counted; fix it in grades.csv)" in out
+    assert "  grades.csv line 2: s1 q1.z = 'x': not a number (not counted; fix it in grades.csv)" in out
     assert sum(line.startswith("  grades.csv line ") for line in out) == 10
 
 
@@ -254,18 +256,19 @@ def test_formula_like_cells_are_neutralised_in_every_csv(exam, tmp_path, runner)
         f'"{s}",1\n' if '"' not in s else "" for s in ids))
     roster = write(tmp_path / "roster.csv", "id,name\n" + "".join(f'"{s}",x\n' for s in ids) + "r9,=HYPERLINK(1)\n")
     grade_files(exam, answers, tmp_path / "grades", roster=roster)
-    type_scores(tmp_path / "grades", {("=cmd|' /C calc'!A0", "q1.concept"): "=1+1", ("-1.5", "q1.draw"): "-1",
-                                      ("+1", "q1.draw"): "2"})
+    type_scores(tmp_path / "grades", {("=cmd|' /C calc'!A0", CONCEPT): "=1+1", ("-1.5", DRAW): "-1",
+                                      ("+1", DRAW): "2"})
     run = grade_files(exam, answers, tmp_path / "grades", roster=roster)
     head, rows = read_grades(tmp_path / "grades")
     assert [r["student_id"] for r in rows] == ["'=cmd|' /C calc'!A0", "'+1", "'@SUM(A1)", "'-2+3", "-1.5"]
-    assert rows[0]["q1.concept"] == "'=1+1" and rows[4]["q1.draw"] == "-1" and rows[1]["total"] == "2"
+    assert rows[0][CONCEPT] == "'=1+1" and rows[4][DRAW] == "-1" and rows[1]["total"] == "2"
     assert (tmp_path / "grades" / "absent.csv").read_text(encoding="utf-8").splitlines() == [
         "student_id,name", "r9,'=HYPERLINK(1)"]
     assert [(p.student_id, p.typed) for p in run.ta_problems] == [("=cmd|' /C calc'!A0", "=1+1"), ("-1.5", "-1")]
-    assert csv_cells(tmp_path / "grades" / "ta-problems.csv")[6:8] == ["'=cmd|' /C calc'!A0", "q1.concept"]
+    assert csv_cells(tmp_path / "grades" / "ta-problems.csv")[6:8] == ["'=cmd|' /C calc'!A0", CONCEPT]
     assert csv_cells(tmp_path / "grades" / "gradebook.csv") == [
-        "student_id", "total", "'=cmd|' /C calc'!A0", "0", "'+1", "2", "'@SUM(A1)", "0", "'-2+3", "0", "-1.5", "0"]
+        "student_id", "total", "q1", "'=cmd|' /C calc'!A0", "0", "0", "'+1", "2", "2", "'@SUM(A1)", "0", "0",
+        "'-2+3", "0", "0", "-1.5", "0", "0"]
     for name in ("grades.csv", "gradebook.csv", "absent.csv", "ta-problems.csv"):
         assert_no_formula(tmp_path / "grades" / name)
     # what qgen generate and sample-answers write

@@ -18,8 +18,18 @@ from hypothesis import strategies as st
 
 from qgen.errors import SubmissionError
 from qgen.grade.formula import Formula
-from qgen.grade.parse import (BLANK, KINDS, parse_cell, parse_expression, parse_integer, parse_label, parse_matrix,
-                              parse_number, parse_shape, parse_vector)
+from qgen.grade.parse import (
+    BLANK,
+    KINDS,
+    parse_cell,
+    parse_expression,
+    parse_integer,
+    parse_label,
+    parse_matrix,
+    parse_number,
+    parse_shape,
+    parse_vector,
+)
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MANY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

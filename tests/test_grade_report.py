@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from qgen.grade.columns import part_name
 from qgen.grade.feedback import feedback_html, file_names
 from qgen.grade.files import grade_files, load_manifest
 from qgen.grade.report import analyse, histogram, report_html
@@ -220,10 +221,10 @@ def test_report_plots_decode_in_headless_chromium(browser, graded_dir):
 def test_report_part_table_has_a_row_per_part_in_chromium(browser, graded_dir, exam):  # noqa: F811
     browser.get(graded_dir.files[2].resolve().as_uri())
     questions = load_manifest(exam)["versions"][0]["questions"]
-    parts = [p["id"] for q in questions for p in q["parts"] if p["kind"] != "text"]
+    parts = [part_name(q["index"], p) for q in questions for p in q["parts"] if p["kind"] != "text"]
     shown = browser.execute_script("return Array.from(document.querySelectorAll('table.parts tbody tr'))"
                                    ".map(r => r.cells[0].textContent)")
-    assert shown == [f"q1.{p}" for p in parts]
+    assert shown == parts
 
 
 def test_escaped_id_renders_as_text_in_chromium(browser, graded_dir):

@@ -13,7 +13,13 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.bank import load_params
 from qgen.nn import dense
-from qgen.nn.network import ACTIVATIONS, DEFAULT_LEAKY_SLOPE, LOSSES, REDUCTIONS, Network
+from qgen.nn.network import (
+    ACTIVATIONS,
+    DEFAULT_LEAKY_SLOPE,
+    LOSSES,
+    REDUCTIONS,
+    Network,
+)
 from qgen.solve import solve
 
 PINS = Path(__file__).resolve().parent.parent / "banks" / "pins"

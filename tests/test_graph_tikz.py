@@ -10,7 +10,14 @@ from functools import lru_cache
 import pytest
 
 from qgen.errors import RenderError
-from qgen.render.graph_tikz import RADIUS, GraphNode, depths, draw_graph, edges_of, layout
+from qgen.render.graph_tikz import (
+    RADIUS,
+    GraphNode,
+    depths,
+    draw_graph,
+    edges_of,
+    layout,
+)
 from qgen.solve import solve
 
 

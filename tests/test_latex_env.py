@@ -177,9 +177,9 @@ def test_half_points_use_exam_half():
 
 
 def test_exam_part_is_an_empty_box_of_box_cm():
-    assert "\\qgenbox{3cm}" in _parts(False)  # one worked line needs less than the 3 cm floor
-    assert "\\qgenbox{5cm}" in _parts(False, space_cm=5)  # the bank's space: exactly
-    assert "\\qgenbox{6.35cm}" in _parts(False, worked=["x"] * 9)  # the work the key shows
+    assert "\\qgenbox[q\\thequestion.\\thepartno]{3cm}" in _parts(False)  # one worked line needs less than the 3 cm floor
+    assert "\\qgenbox[q\\thequestion.\\thepartno]{5cm}" in _parts(False, space_cm=5)  # the bank's space: exactly
+    assert "\\qgenbox[q\\thequestion.\\thepartno]{6.35cm}" in _parts(False, worked=["x"] * 9)  # the work the key shows
 
 
 def test_exam_tex_holds_no_answer():

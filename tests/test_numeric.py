@@ -10,8 +10,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qgen.numeric import (CTX, Real, add, decimal_str, exact, exp, is_exact, is_shown_exactly, log, mul, real,
-                          round_to, sigmoid, tanh, terminating_places, to_float)
+from qgen.numeric import (
+    CTX,
+    Real,
+    add,
+    decimal_str,
+    exact,
+    exp,
+    is_exact,
+    is_shown_exactly,
+    log,
+    mul,
+    real,
+    round_to,
+    sigmoid,
+    tanh,
+    terminating_places,
+    to_float,
+)
 
 
 # -- decimal_str: what a key prints ------------------------------------------------------

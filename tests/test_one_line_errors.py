@@ -78,7 +78,7 @@ def test_a_folder_that_cannot_be_written_is_one_line(exam, mounts, command, wher
 def test_a_cell_over_the_csv_field_limit_is_a_malformed_row(exam, tmp_path):
     answers = tmp_path / "big.csv"
     answers.write_text("student_id,version,q1.z1.1\ns1,1," + "9" * 140_000 + "\ns2,1,3\n", encoding="utf-8")
-    got = run("grade", str(exam), str(answers), "--out", str(tmp_path / "g"), "-q")
+    got = run("grade", str(exam), str(answers), "--out", str(tmp_path / "g"))
     assert got.returncode == 0 and "2 rows: 1 malformed, 1 graded" in got.stdout
 
 
@@ -105,3 +105,11 @@ def test_a_truncated_manifest_is_one_line(exam, tmp_path):
     (cut / "manifest.json").write_text(text[:500], encoding="utf-8")
     assert "manifest.json" in one_line(run("grade", str(cut), str(exam / "answers-sample.csv")))
     assert "manifest.json" in one_line(run("export", str(cut), "--format", "json"))
+
+
+def test_a_student_id_too_long_for_the_qr_code_is_one_line(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns1,Ann\ns" + "9" * 3000 + ",Long\n", encoding="utf-8")
+    message = one_line(run("generate", str(BANKS / "quiz.yaml"), "--roster", str(roster), "--no-pdf", "--out",
+                           str(tmp_path / "o"), "-q"))
+    assert "roster.csv: line 3" in message and "at most 64" in message

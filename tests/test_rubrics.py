@@ -12,7 +12,13 @@ import pytest
 from qgen import families, numeric
 from qgen.bank import load_bank
 from qgen.errors import BankError
-from qgen.families.base import parse_rubric, rubric, rubric_total, scale_rubric, select_parts
+from qgen.families.base import (
+    parse_rubric,
+    rubric,
+    rubric_total,
+    scale_rubric,
+    select_parts,
+)
 from qgen.generate import build_question
 from qgen.notation import PROFILES, Sym
 from qgen.solve import solve

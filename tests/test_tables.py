@@ -21,8 +21,16 @@ from qgen.nn import functions as fn
 from qgen.nn.network import Network
 from qgen.notation import Sym
 from qgen.render.latex import render_string
-from qgen.tables import (INEXACT, OFF_TABLE, REPEATING, STANDARD, TOO_LARGE, FunctionTable,
-                         hand_arithmetic_problems, too_many_places)
+from qgen.tables import (
+    INEXACT,
+    OFF_TABLE,
+    REPEATING,
+    STANDARD,
+    TOO_LARGE,
+    FunctionTable,
+    hand_arithmetic_problems,
+    too_many_places,
+)
 from qgen.trace import Trace
 from tests.conftest import needs_latex
 

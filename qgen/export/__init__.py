@@ -1,8 +1,8 @@
 """`qgen export`: an exam set's auto-gradable parts for an LMS: Moodle XML, QTI 1.2 (Canvas), JSON.
 
 Everything here is pure (strings and bytes from manifest.json) except `load_manifest` and
-`write_export`, the only functions that touch files; `export_folder` ties them together for
-the command line.
+`write_export`, the only functions that touch files, and `_draw`, which has qgen.render.pdf draw
+the figures (TeX in a temporary folder); `export_folder` ties them together for the command line.
 
 >>> sorted(FORMATS)
 ['json', 'moodle', 'qti']
@@ -10,6 +10,7 @@ the command line.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,18 +61,39 @@ def file_stem(exam_id: str) -> str:
     return stem or "exam"
 
 
-def export(manifest: Mapping[str, Any], fmt: str, *, where: str = "manifest.json") -> Export:
-    """Export a manifest in format `fmt` (moodle, qti, json); errors name `where`."""
+def _draw(pictures: list[str]) -> list[bytes]:
+    """The exam's TikZ figures as PNG images (pdflatex, then pdftoppm: qgen.render.pdf); the same figures
+    are drawn once per process (exporting one exam in several formats)."""
+    from qgen.render.pdf import figure_pngs, figures_missing
+
+    if figures_missing():
+        return figure_pngs(pictures)  # raises, saying what is missing
+    return list(_drawn(tuple(pictures)))
+
+
+@functools.lru_cache(maxsize=8)
+def _drawn(pictures: tuple[str, ...]) -> tuple[bytes, ...]:
+    from qgen.render.pdf import figure_pngs
+
+    return tuple(figure_pngs(list(pictures)))
+
+
+def export(manifest: Mapping[str, Any], fmt: str, *, where: str = "manifest.json", figures: bool = True) -> Export:
+    """Export a manifest in format `fmt` (moodle, qti, json); errors name `where`.
+
+    For Moodle and Canvas the exam's figures are drawn from its TikZ (needs TeX and pdftoppm; without them,
+    or with `figures=False`, they are left out or noted, and the notes say why)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(sorted(FORMATS))}")
     if not isinstance(manifest, Mapping) or not isinstance(manifest.get("versions"), list):
         raise ExportError(f"{where}: not a qgen manifest (no versions); give the folder `qgen generate` wrote")
+    form = FORMATS[fmt]
+    draw = _draw if form.needs_auto and figures else None  # an LMS shows figures as images
     try:
-        exam = exam_export(manifest)
+        exam = exam_export(manifest, draw)
     except (KeyError, TypeError, ValueError) as e:
         raise ExportError(f"{where}: malformed manifest ({type(e).__name__}: {e}); "
                           "regenerate it with `qgen generate`") from None
-    form = FORMATS[fmt]
     if form.needs_auto and exam.auto_cells == 0:
         raise ExportError(f"{where}: no part of this exam can be graded by an LMS (only formulas and parts graded by "
                           f"hand); nothing to export as {fmt}. Use --format json for every part.")

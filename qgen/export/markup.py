@@ -1,11 +1,16 @@
-r"""The LaTeX of a statement or prompt -> HTML for an LMS; math stays LaTeX for MathJax (pure).
+r"""The LaTeX of a statement or prompt -> HTML: qgen's one LaTeX-to-HTML converter (pure).
+
+Used by `qgen export` (math kept as LaTeX for the LMS's MathJax) and by the feedback pages of
+`qgen grade` (math as MathML, `math="mathml"`, which every current browser draws offline, with
+no script and no CDN; the MathML comes from `latex2mathml`, a maintained pure-Python converter).
 
 Only the LaTeX the family templates and prompts use is understood: text commands (\emph,
 \textbf, \texttt, \uplevel, …), spacing and page-layout commands (dropped), `center`,
 `tabular`, lists, display and inline math. Math is kept as it is, between `\( … \)` or
 `$$ … $$` (display), which Moodle's MathJax filter and Canvas both render; text is
-HTML-escaped. A TikZ picture cannot be shown: it becomes a note pointing to the printed
-exam. Commands not understood are dropped (their arguments kept as text) and reported in
+HTML-escaped. A TikZ picture becomes a note pointing to the printed exam, or (`pictures=True`)
+a marker `<!--qgen-figure:KEY-->` that the exporter replaces by the drawn figure (its LaTeX is
+in `Html.pictures`). Commands not understood are dropped (their arguments kept as text) and reported in
 `Html.unknown`.
 
 >>> tex_to_html(r"The loss is $\ell < 1$ \& \emph{small}.").html
@@ -16,6 +21,8 @@ exam. Commands not understood are dropped (their arguments kept as text) and rep
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 import re
 from dataclasses import dataclass
@@ -23,6 +30,9 @@ from dataclasses import dataclass
 from qgen.render.latex import escape_text
 
 FIGURE_NOTE = "(Figure: see the printed exam.)"
+FIGURE_MARK = "<!--qgen-figure:{}-->"  # where a picture goes, by key (pictures=True)
+FIGURE_MARK_RE = re.compile(r"<!--qgen-figure:([0-9a-f]+)-->")
+MATH_MODES = ("mathjax", "mathml")
 
 _PARA = "\x00P"  # a paragraph break in the converted stream
 _BLOCK = "\x00B"  # marks a block element (table, div) that must not sit inside <p>
@@ -64,20 +74,47 @@ class Html:
     html: str
     figures: int = 0
     unknown: tuple[str, ...] = ()
+    pictures: tuple[tuple[str, str], ...] = ()  # (key, LaTeX of the tikzpicture) per marker, pictures=True
 
 
-def tex_to_html(tex: str, *, inline: bool = False, figure_note: str | None = FIGURE_NOTE) -> Html:
+def tex_to_html(tex: str, *, inline: bool = False, figure_note: str | None = FIGURE_NOTE,
+                math: str = "mathjax", pictures: bool = False) -> Html:
     r"""LaTeX text -> HTML paragraphs (`inline`: one run of inline HTML, no <p>).
 
-    A picture becomes `figure_note` (None: it is dropped, for a figure the text does not need).
+    A picture becomes `figure_note` (None: it is dropped, for a figure the text does not need),
+    or with `pictures` a FIGURE_MARK to be replaced by the drawn figure. `math`: "mathjax"
+    (LaTeX between \( \) or $$ $$) or "mathml" (<math> elements, for a page read offline).
 
     >>> tex_to_html(r"$x$\par $y$").html
     '<p>\\(x\\)</p>\n<p>\\(y\\)</p>'
+    >>> tex_to_html(r"$\frac{1}{x_{2}}$", inline=True, math="mathml").html.startswith('<math')
+    True
     """
-    conv = _Converter(_strip_comments(tex), figure_note)
+    if math not in MATH_MODES:
+        raise ValueError(f"math must be one of {MATH_MODES}, not {math!r}")
+    conv = _Converter(_strip_comments(tex), figure_note, math, pictures)
     stream = conv.run()
     body = _paragraphs(stream, inline)
-    return Html(body, conv.figures, tuple(sorted(conv.unknown)))
+    return Html(body, conv.figures, tuple(sorted(conv.unknown)), tuple(conv.pictures))
+
+
+@functools.lru_cache(maxsize=8192)  # every student of a version has the same prompts
+def html_of(tex: str, *, inline: bool = True, math: str = "mathml") -> str:
+    r"""`tex_to_html(...).html`, remembered: for pages that show the same LaTeX many times.
+
+    >>> html_of(r"Is $\hat{y} < 1$?").count("<mi>")
+    1
+    """
+    return tex_to_html(tex, inline=inline, math=math).html
+
+
+def math_html(tex: str, *, display: bool = False, math: str = "mathml") -> str:
+    r"""One formula (math-mode LaTeX, no $) as HTML: MathML, or LaTeX for MathJax.
+
+    >>> math_html(r"g'(z) = g(z)\left(1 - g(z)\right)").startswith('<math')
+    True
+    """
+    return _math(tex, display=display, mode=math)
 
 
 def plain_text(tex: str) -> str:
@@ -187,9 +224,13 @@ def split_top(text: str, sep: str) -> list[str]:
 class _Converter:
     """A single pass over LaTeX text, producing a stream of HTML pieces."""
 
-    def __init__(self, tex: str, figure_note: str | None = FIGURE_NOTE):
+    def __init__(self, tex: str, figure_note: str | None = FIGURE_NOTE, math: str = "mathjax",
+                 pictures: bool = False):
         self.s = tex
         self.figure_note = figure_note
+        self.math = math
+        self.with_pictures = pictures
+        self.pictures: list[tuple[str, str]] = []
         self.i = 0
         self.figures = 0
         self.unknown: set[str] = set()
@@ -277,11 +318,15 @@ class _Converter:
 
     # -- converting ------------------------------------------------------------------------
     def _sub(self, tex: str) -> list[str]:
-        inner = _Converter(tex, self.figure_note)
+        inner = _Converter(tex, self.figure_note, self.math, self.with_pictures)
         out = inner.run()
         self.figures += inner.figures
         self.unknown |= inner.unknown
+        self.pictures += inner.pictures
         return out
+
+    def _m(self, tex: str, display: bool) -> str:
+        return _math(tex, display=display, mode=self.math)
 
     def _inline(self, tex: str) -> str:
         return _paragraphs(self._sub(tex), inline=True)
@@ -295,10 +340,10 @@ class _Converter:
             elif c == "$":
                 if s.startswith("$$", self.i):
                     self.i += 2
-                    out.append(_math(self._until("$$"), display=True))
+                    out.append(self._m(self._until("$$"), True))
                 else:
                     self.i += 1
-                    out.append(_math(self._until("$"), display=False))
+                    out.append(self._m(self._until("$"), False))
             elif c == "{":
                 out.extend(self._sub(self._group()))
             elif c == "}":
@@ -340,10 +385,10 @@ class _Converter:
             return ["<br>"]
         if s.startswith("\\[", self.i):
             self.i += 2
-            return [_math(self._until("\\]"), display=True)]
+            return [self._m(self._until("\\]"), True)]
         if s.startswith("\\(", self.i):
             self.i += 2
-            return [_math(self._until("\\)"), display=False)]
+            return [self._m(self._until("\\)"), False)]
         m = re.match(r"\\([A-Za-z]+)\*?|\\(.)", s[self.i:], re.DOTALL)
         if m is None:  # a trailing backslash
             self.i += 1
@@ -370,7 +415,7 @@ class _Converter:
                 return [_PARA, *stream, _PARA]
             return [left + _paragraphs(stream, inline=True) + right]
         if name == "ensuremath":
-            return [_math(self._group(), display=False)]
+            return [self._m(self._group(), False)]
         if name in _SYMBOLS:
             if s.startswith("{}", self.i):
                 self.i += 2
@@ -392,13 +437,18 @@ class _Converter:
         body = self._environment(env)
         if env in _PICTURES:
             self.figures += 1
+            if self.with_pictures:
+                source = f"\\begin{{{env}}}{body}\\end{{{env}}}"
+                key = hashlib.sha1(source.encode()).hexdigest()[:16]
+                self.pictures.append((key, source))
+                return [_BLOCK + FIGURE_MARK.format(key)]
             if self.figure_note is None:
                 return []
             return [_BLOCK + f'<p class="qgen-figure"><em>{html.escape(self.figure_note)}</em></p>']
         if env in _MATH_ENVS:
-            return [_math(body, display=True)]
+            return [self._m(body, True)]
         if env in _ALIGN_ENVS:
-            return [_math(r"\begin{aligned}" + body + r"\end{aligned}", display=True)]
+            return [self._m(r"\begin{aligned}" + body + r"\end{aligned}", True)]
         if env == "center":
             inner = _paragraphs(self._sub(body), False)
             return [_BLOCK + '<div style="text-align:center">' + inner + "</div>"] if inner else []
@@ -418,7 +468,7 @@ class _Converter:
         return [_PARA, *self._sub(body), _PARA]
 
     def _table(self, body: str, env: str) -> str:
-        inner = _Converter(body)
+        inner = _Converter(body, self.figure_note, self.math, self.with_pictures)
         if env in ("tabular*", "tabularx"):
             inner._group()
         inner._optional()
@@ -435,7 +485,67 @@ class _Converter:
         return '<table style="border-collapse:collapse;margin:0.5em auto" border="1">' + "".join(rows) + "</table>"
 
 
-def _math(tex: str, *, display: bool) -> str:
-    """Math kept as LaTeX for MathJax, HTML-escaped (MathJax reads the text, so &lt; is <)."""
+def _math(tex: str, *, display: bool, mode: str = "mathjax") -> str:
+    """Math kept as LaTeX for MathJax, HTML-escaped (MathJax reads the text, so &lt; is <), or MathML."""
+    if mode == "mathml":
+        return _mathml(tex.strip(), display)
     body = html.escape(tex.strip(), quote=False)
     return f"$${body}$$" if display else f"\\({body}\\)"
+
+
+# LaTeX that latex2mathml does not know, rewritten first (spacing and sizing it has no use for)
+_MATHML_PRE = ((re.compile(r"\\(?:displaystyle|textstyle|scriptstyle|strut|nonumber|notag|allowbreak)\b"), ""),
+               (re.compile(r"\\(?:big|Big|bigg|Bigg)[lrm]?(?![A-Za-z])"), ""),
+               (re.compile(r"\\(?:boxed)(?![A-Za-z])"), ""),
+               (re.compile(r"\\(?:dfrac|tfrac)(?![A-Za-z])"), r"\\frac"),
+               (re.compile(r"\\ensuremath(?![A-Za-z])"), ""),
+               (re.compile(r"\\(?:textrm|textnormal|textup|mbox)(?![A-Za-z])"), r"\\text"),
+               (re.compile(r"\\textbf(?![A-Za-z])"), r"\\mathbf"),
+               (re.compile(r"\\(?:textit|emph)(?![A-Za-z])"), r"\\mathit"))
+
+
+@functools.lru_cache(maxsize=8192)
+def _mathml(tex: str, display: bool) -> str:
+    """LaTeX math -> a <math> element (latex2mathml); LaTeX it cannot read -> readable plain text."""
+    from latex2mathml.converter import convert
+
+    src = tex
+    for pattern, repl in _MATHML_PRE:
+        src = pattern.sub(repl, src)
+    try:
+        out = convert(src, display="block" if display else "inline")
+    except Exception:  # noqa: BLE001  (latex2mathml raises its own and plain errors on LaTeX it cannot read)
+        return f'<span class="math">{html.escape(_plain_math(tex), quote=False)}</span>'
+    if "\\" in re.sub(r"<[^>]*>", "", out):  # a command it passed through as text
+        return f'<span class="math">{html.escape(_plain_math(tex), quote=False)}</span>'
+    return out.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "")  # HTML needs no namespace (no URL)
+
+
+_PLAIN_SYMBOLS = {"partial": "∂", "nabla": "∇", "sigma": "σ", "eta": "η", "lambda": "λ",
+                  "alpha": "α", "beta": "β", "ell": "ℓ", "cdot": "·", "theta": "θ", "delta": "δ", "times": "×",
+                  "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "neq": "≠", "approx": "≈", "in": "∈",
+                  "infty": "∞", "sum": "∑", "top": "ᵀ", "odot": "⊙", "to": "→", "mu": "μ", "gamma": "γ",
+                  "epsilon": "ε", "varepsilon": "ε", "pi": "π", "tanh": "tanh", "exp": "exp", "ln": "ln",
+                  "log": "log", "max": "max", "min": "min"}
+
+
+def _plain_math(tex: str) -> str:
+    r"""Math as plain text when no MathML can be made: \frac{a}{b} -> (a)/(b), symbols as characters, no \.
+
+    >>> _plain_math(r"\frac{\partial J}{\partial W_{2}}")
+    '(∂ J)/(∂ W_2)'
+    """
+    out = re.sub(r"\\hat\{y\}", "ŷ", tex)
+    for _ in range(20):  # nested groups, innermost first
+        new = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", out)
+        new = re.sub(r"([_^])\{([^{}]*)\}", lambda m: m.group(1) + (m.group(2) if len(m.group(2)) < 2
+                                                                        else f"({m.group(2)})"), new)
+        new = re.sub(r"\\(?:mathbf|boldsymbol|mathrm|mathit|text|operatorname|hat|bar|tilde|vec)\{([^{}]*)\}",
+                     r"\1", new)
+        if new == out:
+            break
+        out = new
+    out = re.sub(r"\\([A-Za-z]+)", lambda m: _PLAIN_SYMBOLS.get(m.group(1), ""), out)
+    out = re.sub(r"\\.", " ", out)
+    out = out.replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", out).strip()

@@ -21,7 +21,9 @@ Decimal('0.001192')
 from __future__ import annotations
 
 import decimal
-from collections.abc import Mapping, Sequence
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -29,13 +31,21 @@ from typing import Any
 
 from qgen import families, numeric
 from qgen.errors import QgenError
-from qgen.export.markup import FIGURE_NOTE, Html, plain_text, tex_to_html
+from qgen.export.markup import (
+    FIGURE_MARK_RE,
+    FIGURE_NOTE,
+    Html,
+    plain_text,
+    tex_to_html,
+)
 from qgen.export.statement import Block, statement_blocks
 from qgen.grade.columns import part_columns
 from qgen.grade.compare import NUMERIC, Tolerance
 from qgen.notation import PROFILES, resolve
 from qgen.render.exam import precision_note
 
+FIGURE_SRC = "@@QGENFIGURE@@/"  # an image's reference in exported HTML until an exporter writes its own
+Draw = Callable[[list[str]], list[bytes]]  # TikZ pictures -> PNG bytes, in order
 TOLERANCE_DIGITS = 6  # significant digits of an exported tolerance (rounded down)
 LABEL_CHOICES = (("yes", "no"), ("0", "1"), ("true", "false"))
 FIGURE_ESSENTIAL = frozenset({"graph-forward"})  # families whose statement needs its figure
@@ -71,6 +81,15 @@ class Cell:
     choices: tuple[str, ...] = ()
     entry: str = ""  # "1", "2,1": the entry of a vector or matrix ("" for a whole part)
     symbol: str = ""  # the entry's LaTeX symbol (math mode), "" when unknown
+    shown: tuple[tuple[str, Decimal], ...] = ()  # numbers: (answer to the exam's decimals, margin) for an LMS
+
+    @property
+    def lms_answers(self) -> list[tuple[str, Decimal]]:
+        """The (value, absolute tolerance) pairs an LMS is given: the answer as the key prints it (the exam's
+        decimals) with a margin that still holds everything qgen accepts (see `shown_answer`)."""
+        if self.shown:
+            return list(self.shown)
+        return [(self.value, self.tolerance or Decimal(0)), *self.alternatives]
 
 
 @dataclass(frozen=True)
@@ -112,6 +131,7 @@ class QuestionExport:
     places: int
     figure: str = "none"  # none | illustration | essential
     warnings: tuple[str, ...] = ()
+    drawn: bool = False  # its figures are images in the export (else a note, or left out)
 
     @property
     def auto_parts(self) -> list[PartExport]:
@@ -158,6 +178,7 @@ class ExamExport:
     qgen: str
     versions: tuple[VersionExport, ...]
     notes: tuple[str, ...] = field(default=())
+    images: tuple[tuple[str, bytes], ...] = ()  # (file name, PNG bytes) referenced as FIGURE_SRC + name
 
     @property
     def auto_cells(self) -> int:
@@ -182,6 +203,27 @@ def absolute_tolerance(truth: Fraction, tol: Tolerance, digits: int = TOLERANCE_
         return Decimal(0)
     ctx = decimal.Context(prec=digits, rounding=decimal.ROUND_DOWN)
     return ctx.divide(Decimal(exact.numerator), Decimal(exact.denominator)).normalize()
+
+
+def shown_answer(value: Any, places: int, tol: Tolerance, digits: int = TOLERANCE_DIGITS) -> tuple[str, Decimal]:
+    """A number as an LMS shows it, rounded as the key prints it (`places` decimals), and the margin around it
+    that holds qgen's whole interval around the exact value t: max(atol, rtol·|t|) + |shown − t|, rounded *up*
+    to `digits` significant digits. So the LMS accepts the exact key and all qgen accepts, and at most
+    |shown − t| ≤ ½·10^(−places) more on one side.
+
+    >>> shown_answer(0.1192029220221175, 4, Tolerance.for_places(4))
+    ('0.1192', Decimal('0.00119496'))
+    """
+    exact = numeric.exact(value)
+    shown = numeric.decimal_str(exact, places)
+    d = Decimal(shown)
+    if d == 0:
+        shown = shown.lstrip("-")
+    margin = max(tol.atol, tol.rtol * abs(exact)) + abs(Fraction(d) - exact)
+    if margin == 0:
+        return shown, Decimal(0)
+    ctx = decimal.Context(prec=digits, rounding=decimal.ROUND_UP)
+    return shown, ctx.divide(Decimal(margin.numerator), Decimal(margin.denominator)).normalize()
 
 
 def tolerance_text(tol: Decimal) -> str:
@@ -234,8 +276,14 @@ def cells_of(index: int, part: Mapping[str, Any], symbols: Sequence[str] = ()) -
         for i, (col, v) in enumerate(zip(cols, values)):
             alts = tuple(dict.fromkeys((decimal_text(a[i]), absolute_tolerance(numeric.exact(a[i]), tol))
                                        for a in accepted if decimal_text(a[i]) != decimal_text(v)))
+            shown = [shown_answer(v, places, tol)]
+            for a in accepted:
+                alt = shown_answer(a[i], places, tol)
+                if alt[0] not in [x for x, _ in shown]:
+                    shown.append(alt)
             out.append(Cell(col.name, "number", v, decimal_text(v), share, absolute_tolerance(numeric.exact(v), tol),
-                            alts, entry=",".join(map(str, col.entry)), symbol=symbols[i] if i < len(symbols) else ""))
+                            alts, entry=",".join(map(str, col.entry)), symbol=symbols[i] if i < len(symbols) else "",
+                            shown=tuple(shown)))
         return tuple(out)
     if kind == "integer":
         return (Cell(cols[0].name, "integer", answer, str(int(answer)), points, Decimal(0)),)
@@ -261,7 +309,40 @@ def rebuild(record: Mapping[str, Any], places: int):
 
 
 def question_export(record: Mapping[str, Any], exam_places: int) -> QuestionExport:
-    """One manifest question record -> its export (statement, parts, cells, warnings)."""
+    """One manifest question record -> its export (statement, parts, cells, warnings), figures as notes."""
+    return place_figures(_question(record, exam_places), {})
+
+
+def place_figures(q: QuestionExport, images: Mapping[str, str]) -> QuestionExport:
+    """The figure marks of a question's blocks replaced: by an <img> of `images[key]` (a file name, referenced
+    as FIGURE_SRC + name, which each exporter rewrites to its own form), else by FIGURE_NOTE when the statement
+    needs the figure, else by nothing."""
+    drawn = False
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal drawn
+        name = images.get(m.group(1))
+        if name:
+            drawn = True
+            return (f'<p class="qgen-figure" style="text-align:center"><img src="{FIGURE_SRC}{name}" '
+                    f'alt="Figure of question {q.index}" style="max-width:100%"></p>')
+        if q.family in FIGURE_ESSENTIAL:
+            return f'<p class="qgen-figure"><em>{html.escape(FIGURE_NOTE)}</em></p>'
+        return ""
+
+    blocks = []
+    for b in q.blocks:
+        if b.pictures:
+            text = re.sub(r"\n{2,}", "\n", FIGURE_MARK_RE.sub(one, b.html)).strip()
+            if not text:
+                continue
+            b = replace(b, html=text, pictures=())
+        blocks.append(b)
+    return replace(q, blocks=tuple(blocks), drawn=drawn)
+
+
+def _question(record: Mapping[str, Any], exam_places: int) -> QuestionExport:
+    """One manifest question record -> its export, figures still marked (FIGURE_MARK in its blocks)."""
     index, family = int(record["index"]), record["family"]
     parts_rec = list(record["parts"])
     places = next((int(p["places"]) for p in parts_rec if "places" in p), exam_places)
@@ -327,15 +408,39 @@ def question_export(record: Mapping[str, Any], exam_places: int) -> QuestionExpo
                           tuple(blocks), tuple(parts), places, figure, tuple(warnings))
 
 
-def exam_export(manifest: Mapping[str, Any]) -> ExamExport:
-    """A manifest (as `qgen generate` writes it) -> everything the exporters need, with notes."""
+def exam_export(manifest: Mapping[str, Any], draw: Draw | None = None) -> ExamExport:
+    """A manifest (as `qgen generate` writes it) -> everything the exporters need, with notes.
+
+    `draw` turns TikZ pictures into PNG bytes (qgen.render.pdf.figure_pngs; it may raise QgenError). Without
+    it, or when it fails (said in the notes), figures are notes or left out as before.
+    """
     exam = manifest.get("exam", {})
     places = int(exam.get("precision", 4))
-    versions = tuple(
-        VersionExport(str(v["version"]), tuple(question_export(q, places) for q in v["questions"]))
-        for v in manifest.get("versions", ()))
+    raw = [(str(v["version"]), [_question(q, places) for q in v["questions"]]) for v in manifest.get("versions", ())]
+    pictures: dict[str, str] = {}
+    for _, qs in raw:
+        for q in qs:
+            if q.cells:  # only questions that reach an LMS
+                for b in q.blocks:
+                    pictures.update(b.pictures)
+    images: dict[str, str] = {}
+    files: list[tuple[str, bytes]] = []
+    problem = ""
+    if draw is not None and pictures:
+        try:
+            pngs = draw(list(pictures.values()))
+        except QgenError as e:
+            problem = str(e).splitlines()[0]
+        else:
+            for key, png in zip(pictures, pngs):
+                images[key] = f"qgen-figure-{key}.png"
+                files.append((images[key], png))
+    versions = tuple(VersionExport(vid, tuple(place_figures(q, images) for q in qs)) for vid, qs in raw)
+    extra = (f"figures could not be drawn ({problem}); they are left out or noted as in the printed exam",
+             ) if problem else ()
     return ExamExport(str(exam.get("id", "exam")), str(exam.get("title", "")), str(exam.get("course") or ""),
-                      str(exam.get("date") or ""), str(manifest.get("qgen", "")), versions, notes(versions))
+                      str(exam.get("date") or ""), str(manifest.get("qgen", "")), versions,
+                      extra + notes(versions), tuple(files))
 
 
 def notes(versions: Sequence[VersionExport]) -> tuple[str, ...]:
@@ -358,7 +463,9 @@ def notes(versions: Sequence[VersionExport]) -> tuple[str, ...]:
             out.append(f"{name}: left out {', '.join(ids)}: {why}")
         if not any(q.cells for q in qs):
             out.append(f"{name}: nothing an LMS can grade; no LMS question is made for it")
-        if any(q.figure == "essential" for q in qs):
+        if any(q.figure != "none" for q in qs) and all(q.drawn for q in qs if q.figure != "none" and q.cells):
+            out.append(f"{name}: its figure is drawn from the exam's TikZ and embedded as an image")
+        elif any(q.figure == "essential" for q in qs):
             out.append(f"{name}: its statement needs a figure (TikZ) that cannot be exported; the LMS text says "
                        "'(Figure: see the printed exam.)': hand the figure out or leave this question out")
         elif any(q.figure == "illustration" for q in qs):

@@ -15,6 +15,7 @@ factor that makes every weight of that exam question whole (the same in every ve
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 import xml.etree.ElementTree as ET
@@ -23,6 +24,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from qgen.export.model import (
+    FIGURE_SRC,
     Cell,
     ExamExport,
     PartExport,
@@ -31,6 +33,7 @@ from qgen.export.model import (
 )
 
 CATEGORY_ROOT = "$course$/top"
+PLUGINFILE = "@@PLUGINFILE@@/"  # how Moodle XML refers to a file embedded in the same text
 _CLOZE_SPECIAL = "\\}#~/\""
 
 
@@ -43,7 +46,7 @@ def cloze_escape(text: str) -> str:
 def cloze_cell(cell: Cell, weight: int) -> str:
     """The embedded-answer code of one cell."""
     if cell.kind in ("number", "integer"):
-        answers = [(cell.value, cell.tolerance or Decimal(0)), *cell.alternatives]
+        answers = cell.lms_answers
         return f"{{{weight}:NUMERICAL:{'~'.join(f'={v}:{tolerance_text(t)}' for v, t in answers)}}}"
     if cell.kind == "label" and cell.choices:
         options = "~".join(("=" if c == cell.value else "") + cloze_escape(c) for c in cell.choices)
@@ -120,12 +123,24 @@ def question_html(q: QuestionExport, box: Callable[[Cell], str]) -> str:
 
 def worked_html(q: QuestionExport) -> str:
     """General feedback: the key's worked solution of every auto-graded part."""
-    out = []
-    for p in q.auto_parts:
-        if p.worked:
-            lines = "".join(f"$${html.escape(line, quote=False)}$$" for line in p.worked)
-            out.append(f"<p>({p.letter})</p>{lines}")
-    return "\n".join(out)
+    return "\n".join(part_worked_html(p) for p in q.auto_parts if p.worked)
+
+
+def part_worked_html(p: PartExport) -> str:
+    """One part's worked solution (math for the LMS's MathJax), "" when it has none."""
+    if not p.worked:
+        return ""
+    lines = "".join(f"$${html.escape(line, quote=False)}$$" for line in p.worked)
+    return f"<p>({p.letter})</p>{lines}"
+
+
+def _with_files(el: ET.Element, text: str, exam: ExamExport) -> None:
+    """The images `text` refers to, embedded in `el` as Moodle does: <file name=… path="/" encoding="base64">,
+    referred to as @@PLUGINFILE@@/name."""
+    for name, data in exam.images:
+        if FIGURE_SRC + name in text:
+            ET.SubElement(el, "file", {"name": name, "path": "/", "encoding": "base64"}).text = \
+                base64.b64encode(data).decode("ascii")
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
@@ -141,7 +156,7 @@ def _name(exam: ExamExport, q: QuestionExport, version: str) -> str:
 
 def _numerical(el: ET.Element, q: QuestionExport) -> None:
     cell = q.cells[0]
-    for value, tol in [(cell.value, cell.tolerance or Decimal(0)), *cell.alternatives]:
+    for value, tol in cell.lms_answers:
         answer = ET.SubElement(el, "answer", {"fraction": "100", "format": "moodle_auto_format"})
         ET.SubElement(answer, "text").text = value
         _text(answer, "feedback", "", format="html")
@@ -156,7 +171,7 @@ def _question(exam: ExamExport, q: QuestionExport, version: str, weight: dict[st
     el = ET.Element("question", {"type": "numerical" if single else "cloze"})
     _text(el, "name", _name(exam, q, version))
     text = question_html(q, (lambda c: "") if single else (lambda c: cloze_cell(c, weight[c.column])))
-    _text(el, "questiontext", text, format="html")
+    _with_files(_text(el, "questiontext", PLUGINFILE.join(text.split(FIGURE_SRC)), format="html"), text, exam)
     _text(el, "generalfeedback", worked_html(q), format="html")
     if single:
         ET.SubElement(el, "defaultgrade").text = _number(q.auto_points)

@@ -12,7 +12,10 @@ spellings) and a `numerical_question` with a zero margin per whole number. Data 
 between parts (an interlude) is one more text-only item where the exam prints it.
 
 The zip holds `imsmanifest.xml`, and per quiz `<id>/<id>.xml` (the assessment) and
-`<id>/assessment_meta.xml` (Canvas's quiz settings: title, points, unpublished).
+`<id>/assessment_meta.xml` (Canvas's quiz settings: title, points, unpublished); the figures are
+`web_resources/qgen-figures/<name>.png` (webcontent resources of the manifest), referred to from item
+HTML as `$IMS-CC-FILEBASE$/qgen-figures/<name>.png`. Each answer item's general feedback is its
+part's worked solution.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from qgen.export.model import (
+    FIGURE_SRC,
     Cell,
     ExamExport,
     PartExport,
     QuestionExport,
     VersionExport,
 )
-from qgen.export.moodle import entry_label, omitted_html
+from qgen.export.moodle import entry_label, omitted_html, part_worked_html
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 CP_NS = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
@@ -40,6 +44,8 @@ CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 _DATE = (2000, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same manifest gives the same bytes
 _SINGLE = {"ident": "response1", "rcardinality": "Single"}
+FILES = "web_resources/qgen-figures/"  # where the zip keeps the figures
+FILEBASE = "$IMS-CC-FILEBASE$/qgen-figures/"  # how item HTML refers to them (Canvas's form)
 
 
 def ident(*parts: str) -> str:
@@ -115,11 +121,34 @@ def text_item(item_id: str, title: str, html_text: str) -> ET.Element:
     return _item(item_id, title, "text_only_question", "0", html_text, [])
 
 
-def cell_item(item_id: str, title: str, cell: Cell, html_text: str, points: str | None = None) -> ET.Element:
-    """The item of one answer box (worth `points`, default the cell's share of its part)."""
+def general_feedback(item: ET.Element, html_text: str) -> None:
+    """Canvas's general feedback of an item (shown after the answer whatever it is): a respcondition on
+    <other/> that displays the itemfeedback `general_fb`, first in resprocessing, as Canvas exports it."""
+    if not html_text:
+        return
+    proc = item.find("resprocessing")
+    cond = ET.Element("respcondition", {"continue": "Yes"})
+    ET.SubElement(ET.SubElement(cond, "conditionvar"), "other")
+    ET.SubElement(cond, "displayfeedback", {"feedbacktype": "Response", "linkrefid": "general_fb"})
+    proc.insert(1, cond)  # after <outcomes>
+    fb = ET.SubElement(item, "itemfeedback", {"ident": "general_fb"})
+    ET.SubElement(ET.SubElement(ET.SubElement(fb, "flow_mat"), "material"), "mattext",
+                  {"texttype": "text/html"}).text = html_text
+
+
+def cell_item(item_id: str, title: str, cell: Cell, html_text: str, points: str | None = None,
+              feedback: str = "") -> ET.Element:
+    """The item of one answer box (worth `points`, default the cell's share of its part; `feedback`: the
+    general feedback, the part's worked solution)."""
+    item = _cell_item(item_id, title, cell, html_text, points)
+    general_feedback(item, feedback)
+    return item
+
+
+def _cell_item(item_id: str, title: str, cell: Cell, html_text: str, points: str | None = None) -> ET.Element:
     points = points or _points(cell.points)
     if cell.kind in ("number", "integer"):
-        answers = [(cell.value, cell.tolerance or Decimal(0)), *cell.alternatives]
+        answers = cell.lms_answers
         ids = [f"{item_id}_a{i}" for i in range(1, len(answers) + 1)]
         item = _item(item_id, title, "numerical_question", points, html_text, ids)
         resp = ET.SubElement(item.find("presentation"), "response_str", _SINGLE)
@@ -155,9 +184,11 @@ def cell_item(item_id: str, title: str, cell: Cell, html_text: str, points: str 
     return item
 
 
-def _cell_html(q: QuestionExport, part: PartExport, cell: Cell, n: int, heading: str) -> str:
+def _cell_html(q: QuestionExport, part: PartExport, cell: Cell, n: int, heading: str, version: str = "") -> str:
     out = [f"<p><strong>{heading}</strong></p>"] if heading else []
-    out.append(f"<p><strong>Question {q.index} ({part.letter})</strong> {part.prompt_html}</p>")
+    # the box's column (and version) in its text, so a Student Analysis report names its column (qgen.grade.lms)
+    tag = f" <small>(column {cell.column}{f', version {html.escape(version)}' if version else ''})</small>"
+    out.append(f"<p><strong>Question {q.index} ({part.letter})</strong>{tag} {part.prompt_html}</p>")
     if len(part.cells) > 1:
         where = (f"row {cell.entry.split(',')[0]}, column {cell.entry.split(',')[1]}" if part.kind == "matrix"
                  else f"entry {n} of {len(part.cells)}")
@@ -192,7 +223,7 @@ def question_items(exam: ExamExport, v: VersionExport, q: QuestionExport) -> lis
             for i, (cell, share) in enumerate(zip(part.cells, shares), start=1):
                 n += 1
                 items.append(cell_item(f"{base}_{n}", f"Q{q.index}({part.letter}) {cell.column}"[:250], cell,
-                                       _cell_html(q, part, cell, i, heading), share))
+                                       _cell_html(q, part, cell, i, heading, v.id), share, part_worked_html(part)))
                 heading = ""
     return items
 
@@ -259,6 +290,10 @@ def imsmanifest(exam: ExamExport) -> str:
             "identifier": quiz_id + "_meta", "type": "associatedcontent/imscc_xmlv1p1/learning-application-resource",
             "href": f"{quiz_id}/assessment_meta.xml"})
         ET.SubElement(meta_res, "file", {"href": f"{quiz_id}/assessment_meta.xml"})
+    for name, _ in exam.images:
+        res = ET.SubElement(resources, "resource", {"identifier": ident(exam.id, "file", name), "type": "webcontent",
+                                                     "href": FILES + name})
+        ET.SubElement(res, "file", {"href": FILES + name})
     return _xml(root)
 
 
@@ -267,20 +302,22 @@ def qti_files(exam: ExamExport) -> dict[str, str]:
     files = {"imsmanifest.xml": imsmanifest(exam)}
     for v in exam.versions:
         quiz_id = ident(exam.id, v.id)
-        files[f"{quiz_id}/{quiz_id}.xml"] = assessment_xml(exam, v)
+        files[f"{quiz_id}/{quiz_id}.xml"] = FILEBASE.join(assessment_xml(exam, v).split(FIGURE_SRC))
         files[f"{quiz_id}/assessment_meta.xml"] = assessment_meta(exam, v)
     return files
 
 
 def qti_zip(exam: ExamExport) -> bytes:
-    """The QTI package as zip bytes (the same bytes for the same manifest)."""
+    """The QTI package as zip bytes (the same bytes for the same manifest): XML files, then the figures."""
     buffer = io.BytesIO()
+    files = [(name, text.encode("utf-8")) for name, text in qti_files(exam).items()]
+    files += [(FILES + name, data) for name, data in exam.images]
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, text in qti_files(exam).items():
+        for name, data in files:
             info = zipfile.ZipInfo(name, date_time=_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            zf.writestr(info, text.encode("utf-8"))
+            zf.writestr(info, data)
     return buffer.getvalue()
 
 

@@ -35,6 +35,7 @@ class Block:
     tex: str
     part: str = ""
     before_parts: bool = False
+    pictures: tuple[tuple[str, str], ...] = ()  # (key, TikZ) of each FIGURE_MARK in html
 
 
 def _group(text: str, start: int) -> tuple[str, int]:
@@ -58,16 +59,18 @@ def _group(text: str, start: int) -> tuple[str, int]:
 def cut(body: str, figure_note: str | None = FIGURE_NOTE) -> tuple[list[Block], int, set[str]]:
     """A question body -> blocks in order, how many figures it has, LaTeX not understood.
 
-    A figure becomes `figure_note` (None: dropped, for a figure the text does not need).
+    A figure becomes a FIGURE_MARK (its TikZ in `Block.pictures`), replaced later by the drawn figure or by
+    `figure_note` (None: dropped, for a figure the text does not need): see `qgen.export.model.place_figures`.
     """
     figures, unknown = 0, set()
 
     def text(tex: str, *, before: bool = False) -> list[Block]:
         nonlocal figures
-        converted = tex_to_html(tex, figure_note=figure_note)
+        converted = tex_to_html(tex, figure_note=figure_note, pictures=True)
         figures += converted.figures
         unknown.update(converted.unknown)
-        return [Block("text", converted.html, tex, before_parts=before)] if converted.html.strip() else []
+        return [Block("text", converted.html, tex, before_parts=before, pictures=converted.pictures)
+                ] if converted.html.strip() else []
 
     start, end = body.find(r"\begin{parts}"), body.rfind(r"\end{parts}")
     if start < 0 or end < start:

@@ -214,6 +214,8 @@ class Part:
             out["decide"] = dict(self.decide)
         if self.formula is not None:
             out["formula"] = self.formula.manifest()
+        if self.kind == "expression" and self.answer_tex:
+            out["answer_tex"] = self.answer_tex  # the key as math, for pages a student reads (feedback)
         if self.from_formula is not None:
             out["from_formula"] = self.from_formula.manifest()
         if self.labels:

@@ -15,8 +15,8 @@ Parameters (the pin form):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import partial
 from fractions import Fraction
+from functools import partial
 from typing import Any, Mapping
 
 import numpy as np

@@ -16,9 +16,24 @@ from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError, FamilyError
 from qgen.families import calculator, concepts
-from qgen.families.base import Handover, Part, Question, matrix_tex, number_part, rubric, vector_tex
+from qgen.families.base import (
+    Handover,
+    Part,
+    Question,
+    matrix_tex,
+    number_part,
+    rubric,
+    vector_tex,
+)
 from qgen.families.domain import Patterns, Words, draw, draw_fair, matching
-from qgen.families.rules import DEFAULT, MIN_MISS, Rules, problem, saturated, significant
+from qgen.families.rules import (
+    DEFAULT,
+    MIN_MISS,
+    Rules,
+    problem,
+    saturated,
+    significant,
+)
 from qgen.nn import dense
 from qgen.nn import functions as fn
 from qgen.nn.network import ACTIVATIONS, LOSSES, Network

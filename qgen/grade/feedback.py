@@ -11,13 +11,13 @@ Every string that comes from the answer file is escaped.
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from qgen import numeric
+from qgen.export.markup import html_of, math_html
 from qgen.grade.report import SLIP, page, table_html
 from qgen.grade.score import PartScore
 from qgen.grade.sheet import Graded
@@ -26,9 +26,6 @@ WRONG = ("wrong", "partial", "malformed")
 STATUS = {"correct": "correct", "partial": "partly right", "wrong": "wrong", "blank": "blank",
           "ecf": "right for your earlier answers (ECF)", "malformed": "could not be read",
           "manual": "graded by hand"}
-_SYMBOLS = ((r"\hat{y}", "ŷ"), (r"\partial ", "∂"), (r"\partial", "∂"), (r"\sigma", "σ"), (r"\eta", "η"),
-            (r"\lambda", "λ"), (r"\alpha", "α"), (r"\beta", "β"), (r"\ell", "ℓ"), (r"\cdot", "·"), (r"\theta", "θ"),
-            (r"\delta", "δ"), (r"\displaystyle", ""), (r"\,", " "))
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
@@ -79,23 +76,45 @@ def _number(x: Any, places: int | None) -> str:
         return str(x)
 
 
-@functools.lru_cache(maxsize=4096)  # every student of a version has the same prompts
 def prompt_html(text: str) -> str:
-    """A prompt's LaTeX made readable in HTML: $ dropped, common symbols, _{…}/^{…} as sub/superscripts.
+    """A prompt's LaTeX as HTML, math as MathML (qgen.export.markup, the one LaTeX-to-HTML converter).
 
-    >>> prompt_html(r"The shape of $W_{1}$ and $\\hat{y}$ < 1?")
-    'The shape of W<sub>1</sub> and ŷ &lt; 1?'
-    >>> prompt_html(r"What is $\\frac{\\partial J}{\\partial W_{2,1}}$?")
-    'What is ∂J/∂W<sub>2,1</sub>?'
+    >>> prompt_html(r"The shape of $W_{1}$ < 1?").startswith('The shape of <math')
+    True
+    >>> "<mfrac>" in prompt_html(r"What is $\\frac{\\partial J}{\\partial W_{2,1}}$?")
+    True
     """
-    out = html.escape(text.replace("$", ""), quote=False)
-    for latex, plain in _SYMBOLS:
-        out = out.replace(latex, plain)
-    out = re.sub(r"\\(?:boldsymbol|mathbf|mathrm|text|mathit)\{([^{}]*)\}", r"\1", out)
-    out = re.sub(r"_\{([^{}]*)\}", r"<sub>\1</sub>", out)
-    out = re.sub(r"\^\{([^{}]*)\}", r"<sup>\1</sup>", out)
-    out = re.sub(r"_([A-Za-z0-9])", r"<sub>\1</sub>", out)
-    return re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", out)
+    return html_of(text, inline=True, math="mathml")
+
+
+def key_html(part: Mapping[str, Any]) -> str:
+    """A part's correct answer as HTML: a formula as math (its `answer_tex`, else the key read and written
+    back by qgen's formula reader), anything else as the key prints it.
+
+    >>> key_html({"kind": "shape", "answer": [2, 3]})
+    '<code>2×3</code>'
+    >>> key_html({"kind": "expression", "answer": "g*(1 - g)", "answer_tex": "g(1-g)"}).startswith('<math')
+    True
+    """
+    if part.get("kind") == "expression":
+        tex = part.get("answer_tex")
+        if isinstance(tex, str) and tex.strip():
+            return math_html(tex)
+        return f"<code>{html.escape(_formula_text(part))}</code>"
+    return f"<code>{html.escape(answer_text(part))}</code>"
+
+
+def _formula_text(part: Mapping[str, Any]) -> str:
+    """A formula key (sympy syntax in older manifests) as qgen's reader writes it back: `g(1 - g)`."""
+    from qgen.errors import QgenError
+    from qgen.grade.formula import _record_key
+    from qgen.grade.formula.read import parse_formula
+
+    try:
+        answer, _, spec = _record_key(part)
+        return str(parse_formula(answer, spec, trusted=True))
+    except (QgenError, KeyError, TypeError, ValueError):
+        return str(part.get("answer", ""))
 
 
 def _credit(s: PartScore, manual: Mapping[str, str]) -> str:
@@ -163,8 +182,8 @@ def feedback_html(manifest: Mapping[str, Any], graded: Graded, row: Mapping[str,
     for q in version["questions"]:
         scores = by_question.get(int(q["index"]), [])
         records = {p["id"]: p for p in q["parts"]}
-        title = f"Question {q['index']}" + (f": {q['title']}" if q.get("title") else "")
-        body.append(f"<h2>{html.escape(title)}</h2>")
+        title = f"Question {q['index']}" + (f": {prompt_html(str(q['title']))}" if q.get("title") else "")
+        body.append(f"<h2>{title}</h2>")
         wrong = went_wrong(scores)
         if wrong:
             body.append('<ul class="went-wrong">' + "".join(f"<li>{w}</li>" for w in wrong) + "</ul>")
@@ -174,10 +193,10 @@ def feedback_html(manifest: Mapping[str, Any], graded: Graded, row: Mapping[str,
             typed = f"<code>{html.escape(s.typed)}</code>" if s.typed else '<span class="muted">—</span>'
             key = keys.get((graded.version, s.column))
             if key is None:
-                key = keys[(graded.version, s.column)] = html.escape(answer_text(record))
+                key = keys[(graded.version, s.column)] = key_html(record)
             rows.append((f"<b>{html.escape(s.part)}</b><br><span class=\"muted\">"
                          f"{prompt_html(str(record.get('prompt', '')))}</span>",
-                         typed, f"<code>{key}</code>", _credit(s, row),
+                         typed, key, _credit(s, row),
                          _status(s), _note(s)))
         body.append(table_html(["part", "your answer", "correct answer", "credit", "status", "note"], rows,
                                "feedback", (3,)))

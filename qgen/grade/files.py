@@ -28,7 +28,9 @@ from typing import Any
 
 from qgen import roster
 from qgen.errors import SubmissionError
+from qgen.grade.columns import part_name, positional
 from qgen.grade.feedback import feedback_pages
+from qgen.grade.lms import to_qgen
 from qgen.grade.report import report_html
 from qgen.grade.sheet import (
     Graded,
@@ -47,7 +49,8 @@ from qgen.manifests import load_manifest  # noqa: F401  (grade's callers read it
 from qgen.roster import read_text
 from qgen.safe_write import WriteError, clean_leftovers, replace_folder
 
-OWNED = ("grades.csv", "gradebook.csv", "report.html", "feedback", "absent.csv", "ta-problems.csv")
+OWNED = ("grades.csv", "gradebook.csv", "gradebook-canvas.csv", "gradebook-moodle.csv", "report.html", "feedback",
+         "absent.csv", "ta-problems.csv")
 _OS_LITTER = {".DS_Store", "Thumbs.db", "desktop.ini"}  # dropped with the old folder
 _OLD_TEMP = re.compile(rf"\.({'|'.join(re.escape(n) for n in OWNED)})\..+")  # temporaries of older qgen runs
 _LOCK = re.compile(r"~\$(.+)|\.~lock\.(.+)#")  # Excel's and LibreOffice's "this file is open"
@@ -92,11 +95,26 @@ class GradeRun:
     files: list[Path]
     absent: list[tuple[str, str]] = ()  # roster students with no graded row: (id, name)
     ta_problems: list[TaProblem] = ()  # TA scores not counted (also in ta-problems.csv)
+    source: str = "qgen"  # the answer file's format: qgen, moodle, canvas or forms (qgen.grade.lms)
+    positional: bool = True  # the manifest names columns by position (False: written by an older qgen)
 
 
 def load_roster(path: Path) -> list[tuple[str, str]]:
     """A roster's (id, name) pairs (see qgen.roster)."""
     return [(s.id, s.name) for s in roster.load_roster(path)]
+
+
+def _answers_text(answers: Path) -> str:
+    """The answer file's text; "-" is the standard input (UTF-8, a BOM dropped)."""
+    if str(answers) != "-":
+        return read_text(answers)
+    import sys
+
+    try:
+        return sys.stdin.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"standard input: not UTF-8 text ({e.reason} at byte {e.start}); "
+                              "save it as CSV UTF-8") from None
 
 
 def load_mapping(path: Path | None) -> dict[str, str]:
@@ -179,9 +197,9 @@ def _manual_scores(path: Path, manifest: Mapping[str, Any]) -> list[_Typed]:
         raise SubmissionError(f"{path}: line {table.header.number}: no 'student_id' column (found: "
                               f"{', '.join(header[:6])}…); the TAs' scores are matched to students by it: "
                               f"name that column student_id again{fix}")
-    manual = {f"q{q['index']}.{p['id']}" for v in manifest["versions"] for q in v["questions"]
+    manual = {part_name(q["index"], p) for v in manifest["versions"] for q in v["questions"]
               for p in q["parts"] if p["kind"] == "text"}
-    ours = {"student_id", "version", "status", "total", "max", "percent", *score_columns(manifest)}
+    ours = {"student_id", "version", "status", "total", "max", "percent", "note", *score_columns(manifest)}
     foreign = {i: h for i, h in enumerate(header) if h not in ours and not re.match(r"q\d+\.", h)}
     found: list[_Typed] = []
     for line in table.rows:
@@ -256,31 +274,40 @@ def ta_scores(graded: list[Graded], typed: list[_Typed]) -> tuple[dict[tuple[str
 
 def grade_files(exam_dir: Path, answers: Path, out: Path, *, mapping: Path | None = None,
                 ecf_credit: Fraction | None = None, roster: Path | None = None,
-                progress: Callable[[int], None] | None = None) -> GradeRun:
+                progress: Callable[[int], None] | None = None, gradebook: Any = None) -> GradeRun:
     """Grade `answers` against `exam_dir`'s manifest into the folder `out` (replaced as a whole);
-    ECF credit: as given, else the bank's (exam.ecf)."""
+    ECF credit: as given, else the bank's (exam.ecf); `gradebook`: qgen.grade.gradebook.Options
+    (default: gradebook.csv only). `answers` may be "-": the standard input."""
     manifest = load_manifest(exam_dir)
     if ecf_credit is None:
         ecf_credit = Fraction(manifest["exam"].get("ecf", 1)).limit_denominator(100)
     out = Path(out)
     with hold(out, "qgen grade"):  # one run at a time on a folder: a second one fails at once
-        return _grade_into(manifest, answers, out, mapping, ecf_credit, roster, progress)
+        return _grade_into(manifest, answers, out, mapping, ecf_credit, roster, progress, gradebook)
 
 
 def _grade_into(manifest: Mapping[str, Any], answers: Path, out: Path, mapping: Path | None, ecf_credit: Fraction,
-                roster: Path | None, progress: Callable[[int], None] | None) -> GradeRun:
+                roster: Path | None, progress: Callable[[int], None] | None, gradebook: Any = None) -> GradeRun:
+    from qgen.grade.gradebook import Options, gradebooks
+    from qgen.roster import load_roster as roster_students
+
     clean_leftovers(out)
     check_output_folder(out)
-    sheet = read_sheet(read_text(answers), known_columns(manifest), load_mapping(mapping), where=str(answers))
-    students = load_roster(roster) if roster is not None else None
+    text, source = _answers_text(answers), "qgen"
+    if mapping is None:  # a Moodle, Canvas or Google Forms export, recognised by its header (qgen.grade.lms)
+        text, source = to_qgen(text, manifest)
+    sheet = read_sheet(text, known_columns(manifest), load_mapping(mapping),
+                       where="standard input" if str(answers) == "-" else str(answers))
+    on_roster = roster_students(roster) if roster is not None else []
+    students = [(s.id, s.name) for s in on_roster] if roster is not None else None
     typed = _manual_scores(out / "grades.csv", manifest) + _kept_problems(out / "ta-problems.csv")
     if progress is not None:
         progress(-len(sheet.rows))  # how many rows, then 1 per row graded
     graded = grade_sheet(manifest, sheet, ecf_credit, on_row=None if progress is None else lambda: progress(1))
     manual, problems = ta_scores(graded, typed)
     table = grades_table(manifest, graded, manual)
-    book = [["student_id", "total"]] + [[r[0], r[-3]] for r in table[1:] if r[2] == "graded"]
-    files: dict[str, str | None] = {"grades.csv": to_csv(table), "gradebook.csv": to_csv(book),
+    files: dict[str, str | None] = {"grades.csv": to_csv(table),
+                                    **gradebooks(manifest, graded, manual, on_roster, gradebook or Options()),
                                     "report.html": report_html(manifest, graded, table), "feedback": None}
     files.update({f"feedback/{name}": page for name, page in feedback_pages(manifest, graded, table).items()})
     absent: list[tuple[str, str]] = []
@@ -292,4 +319,4 @@ def _grade_into(manifest: Mapping[str, Any], answers: Path, out: Path, mapping: 
         files["ta-problems.csv"] = to_csv([PROBLEMS_HEADER, *[p.row() for p in problems]])
     replace_folder(out, files)
     written = [out / name for name in files if "/" not in name]
-    return GradeRun(graded, sheet.missing, sheet.extra, written, absent, problems)
+    return GradeRun(graded, sheet.missing, sheet.extra, written, absent, problems, source, positional(manifest))

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qgen.grade.columns import part_name
 from qgen.grade.score import PartScore
 from qgen.grade.sheet import Graded, score_columns
 
@@ -123,7 +124,7 @@ def analyse(manifest: Mapping[str, Any], graded: Sequence[Graded],
 
 
 def _auto_columns(manifest: Mapping[str, Any]) -> list[str]:
-    manual = {f"q{q['index']}.{p['id']}" for v in manifest["versions"] for q in v["questions"]
+    manual = {part_name(q["index"], p) for v in manifest["versions"] for q in v["questions"]
               for p in q["parts"] if p["kind"] == "text"}
     return [c for c in score_columns(manifest) if c not in manual]
 

@@ -27,7 +27,7 @@ from qgen import expr as ex
 from qgen import families
 from qgen.errors import QgenError, SubmissionError
 from qgen.grade import cells, ecf
-from qgen.grade.columns import part_columns
+from qgen.grade.columns import part_columns, part_name
 from qgen.grade.compare import NUMERIC, Tolerance, judge
 from qgen.grade.diagnose import NO_STEP, shape_slip, slips
 from qgen.notation import resolve
@@ -49,11 +49,12 @@ class PartScore:
     status: str  # correct | partial | wrong | blank | ecf | malformed | manual
     typed: str = ""
     note: str = ""  # what was wrong with the cell, or where ECF came from
+    name: str = ""  # the part's column name (q3.c, from its position); "" in an old manifest: q3.<part id>
 
     @property
     def column(self) -> str:
-        """The score column of grades.csv."""
-        return f"q{self.question}.{self.part}"
+        """The score column of grades.csv: the part's name by position (`q3.c`)."""
+        return self.name or f"q{self.question}.{self.part}"
 
 
 @dataclass
@@ -147,19 +148,20 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
     out: list[PartScore] = []
     for part in question.record["parts"]:
         pid, points, kind = part["id"], float(part["points"]), part["kind"]
+        name = part_name(index, part)
         if kind == "text":
-            out.append(PartScore(index, pid, points, None, "manual"))
+            out.append(PartScore(index, pid, points, None, "manual", name=name))
             continue
         text, entries = _typed(cells, index, part)
         if not text.replace(";", "").strip():
-            out.append(PartScore(index, pid, points, 0.0, "blank"))
+            out.append(PartScore(index, pid, points, 0.0, "blank", name=name))
             continue
         if kind == "expression":
-            out.append(_score_formula(index, part, text, student))
+            out.append(_score_formula(index, part, text, student, name))
             continue
         reading = _reading(question, part, text, entries, decimal_comma)
         if isinstance(reading, SubmissionError):
-            out.append(PartScore(index, pid, points, 0.0, "malformed", text, str(reading)))
+            out.append(PartScore(index, pid, points, 0.0, "malformed", text, str(reading), name))
             continue
         value, got, unread, right = reading
         try:
@@ -173,7 +175,7 @@ def score_question(question: Question, cells: Mapping[str, str], ecf_credit: Fra
         if unread:
             note = "; ".join(n for n in (*unread, note) if n)
         earned = points if credit == 1 else float(credit * Fraction(points).limit_denominator(1000))
-        out.append(PartScore(index, pid, points, earned, status, text, note))
+        out.append(PartScore(index, pid, points, earned, status, text, note, name))
     return out
 
 
@@ -355,13 +357,13 @@ def _decided(question: Question, part: Mapping[str, Any], student: _Student) -> 
     return yes if _OPS[rule["op"]](left, right) else no
 
 
-def _score_formula(index: int, part: Mapping[str, Any], text: str, student: _Student) -> PartScore:
+def _score_formula(index: int, part: Mapping[str, Any], text: str, student: _Student, name: str = "") -> PartScore:
     """A typed formula, judged once per distinct text (a class types the same few formulas)."""
     from qgen.grade.formula import judge_formula
 
     points = float(part["points"])
     verdict, error = judge_formula(text, part)
     if error:
-        return PartScore(index, part["id"], points, 0.0, "malformed", text, error)
+        return PartScore(index, part["id"], points, 0.0, "malformed", text, error, name)
     student.formulas[part["id"]] = text
-    return PartScore(index, part["id"], points, float(verdict.credit) * points, verdict.status, text)
+    return PartScore(index, part["id"], points, float(verdict.credit) * points, verdict.status, text, name=name)

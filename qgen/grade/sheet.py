@@ -24,7 +24,7 @@ from typing import Any
 
 from qgen import csvout
 from qgen.errors import SubmissionError
-from qgen.grade.columns import FIXED, answer_columns
+from qgen.grade.columns import FIXED, answer_columns, part_name, version_columns
 from qgen.grade.score import PartScore, Question, score_question
 from qgen.roster import delimiter
 
@@ -166,6 +166,7 @@ class Graded:
     version: str
     status: str
     scores: list[PartScore] = field(default_factory=list)
+    note: str = ""  # answers typed into columns the row's version does not have (not graded)
 
     @functools.cached_property
     def total(self) -> float:
@@ -186,11 +187,16 @@ def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction 
     assigned = {s["id"]: s["version"] for s in manifest.get("students", [])}
     decimal_comma = sheet.delimiter == ";"  # in a `;` file the comma is the decimal sign
     rebuilt: dict[str, list[Question]] = {}
+    own: dict[str, set[str]] = {}  # each version's answer columns
+    known = set(known_columns(manifest))
+    known.update(c.whole for c in answer_columns(manifest) if c.entry)
     seen: set[str] = set()
     out: list[Graded] = []
     for row in sheet.rows:
         sid, vid = row.get("student_id", "").strip(), row.get("version", "").strip()
         vid = vid or assigned.get(sid, "")  # a roster's paper says which version its student sat
+        if not vid and len(versions) == 1:
+            vid = next(iter(versions))
         if "__malformed__" in row:
             out.append(Graded(sid, vid, f"malformed: {row['__malformed__']}"))
         elif not sid:
@@ -203,11 +209,22 @@ def grade_sheet(manifest: Mapping[str, Any], sheet: Sheet, ecf_credit: Fraction 
             seen.add(sid)
             if vid not in rebuilt:
                 rebuilt[vid] = [Question.from_record(q) for q in versions[vid]["questions"]]
+                own[vid] = version_columns(versions[vid])
             scores = [s for q in rebuilt[vid] for s in score_question(q, row, ecf_credit, slip_credit, decimal_comma)]
-            out.append(Graded(sid, vid, "graded", scores))
+            out.append(Graded(sid, vid, "graded", scores, foreign_note(row, known, own[vid])))
         if on_row is not None:
             on_row()
     return out
+
+
+def foreign_note(row: Mapping[str, str], known: set[str], own: set[str]) -> str:
+    """The answers of a row typed into columns of the exam that its version does not have (so not
+    graded), as a note for grades.csv: "2 answers in columns version 3 does not have: q1.e.3, q2.b"."""
+    stray = [h for h, text in row.items() if h in known and h not in own and text.strip()]
+    if not stray:
+        return ""
+    return (f"{len(stray)} answer{'s' if len(stray) > 1 else ''} not graded, in column{'s' if len(stray) > 1 else ''} "
+            f"this version does not have: {', '.join(stray[:10])}{', …' if len(stray) > 10 else ''}")
 
 
 def score_columns(manifest: Mapping[str, Any]) -> list[str]:
@@ -216,7 +233,7 @@ def score_columns(manifest: Mapping[str, Any]) -> list[str]:
     for v in manifest["versions"]:
         for q in v["questions"]:
             for p in q["parts"]:
-                names.setdefault(f"q{q['index']}.{p['id']}", None)
+                names.setdefault(part_name(q["index"], p), None)
     return list(names)
 
 
@@ -227,7 +244,7 @@ def grades_table(manifest: Mapping[str, Any], graded: list[Graded],
     `ta_score` accepts them."""
     columns = score_columns(manifest)
     maximum = {str(v["version"]): v["points"] for v in manifest["versions"]}
-    table = [["student_id", "version", "status", *columns, "total", "max", "percent"]]
+    table = [["student_id", "version", "status", *columns, "total", "max", "percent", "note"]]
     exact: dict[float, Fraction] = {}  # a class earns the same few scores
     for g in graded:
         by_column = {s.column: s for s in g.scores}
@@ -249,10 +266,10 @@ def grades_table(manifest: Mapping[str, Any], graded: list[Graded],
                 total += known
         top = maximum.get(g.version)
         if g.status != "graded" or top is None:
-            table.append([g.student_id, g.version, g.status, *[""] * len(columns), "", "", ""])
+            table.append([g.student_id, g.version, g.status, *[""] * len(columns), "", "", "", g.note])
             continue
         percent = f"{100 * float(total) / float(top):.1f}" if top else ""
-        table.append([g.student_id, g.version, g.status, *cells, _points(float(total)), _points(top), percent])
+        table.append([g.student_id, g.version, g.status, *cells, _points(float(total)), _points(top), percent, g.note])
     return table
 
 

@@ -31,6 +31,9 @@ _PDFLATEX = (
     "-halt-on-error",
     "-file-line-error",
 )
+# LuaLaTeX (names beyond pdflatex's fonts, see qgen.render.scripts): the same rules, no Lua sockets.
+_LUALATEX = ("lualatex", "--nosocket", *_PDFLATEX[1:])
+_COMMANDS = {"pdflatex": _PDFLATEX, "lualatex": _LUALATEX}
 MAX_BATCH = 20  # papers per LaTeX run: enough to pay for the preamble, small enough to spread
 MAX_PASSES = 3
 
@@ -91,9 +94,10 @@ def compile_papers(
     timeout: float = 120,
     batch_size: int | None = None,
     on_done: Callable[[PaperJob], None] | None = None,
+    engine: str = "pdflatex",
 ) -> dict[str, PaperLayout]:
-    """Compile `papers` in batches (parallel runs of pdflatex in `workdir`), write each paper's
-    PDF to its `dest`, and return every paper's layout by name.
+    """Compile `papers` in batches (parallel runs of pdflatex, or lualatex, in `workdir`), write
+    each paper's PDF to its `dest`, and return every paper's layout by name.
 
     A failure anywhere is one RenderError listing each failed batch with the paper, the line of
     that paper's own .tex and LaTeX's message; `workdir` keeps the failed batches' .tex and .log.
@@ -106,7 +110,7 @@ def compile_papers(
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})
         raise RenderError(f"two papers with one name: {', '.join(twice[:5])}")
-    require_tex()
+    require_tex(engine)
     workers = max(1, jobs or os.cpu_count() or 1)
     batches = _batches(papers, workers, batch_size)
     workdir = Path(workdir)
@@ -127,7 +131,7 @@ def compile_papers(
             first.wait()
         try:
             got = _compile_batch(workdir / f"batch-{index + 1:03d}", batch, preambles[kind], expect, timeout,
-                                 running)
+                                 running, engine)
         finally:
             if probe:
                 first.set()
@@ -182,7 +186,7 @@ def _first_of(batches: list[tuple[str, list[PaperJob]]], kind: str) -> int:
 
 
 def _compile_batch(stem: Path, batch: list[PaperJob], preamble: str, expect: _Expect, timeout: float,
-                   running: _Running) -> dict[str, PaperLayout]:
+                   running: _Running, engine: str = "pdflatex") -> dict[str, PaperLayout]:
     """One LaTeX document holding `batch`: compiled (again while a page count was expected
     wrong), split into the papers' PDFs; the batch's files are removed after."""
     from pypdf import PdfReader, PdfWriter
@@ -197,7 +201,7 @@ def _compile_batch(stem: Path, batch: list[PaperJob], preamble: str, expect: _Ex
                  for p in batch]
         text = assemble(preamble, parts)
         tex.write_text(text, encoding="utf-8")
-        _run_pdflatex(tex, timeout, running, text, batch)
+        _run_pdflatex(tex, timeout, running, text, batch, engine)
         layouts = _read_page_log(stem.with_suffix(".qgl"), batch)
         wrong = {name for name, layout in layouts.items() if layout.pages != pages[name]}
         if not wrong:
@@ -228,9 +232,10 @@ def _compile_batch(stem: Path, batch: list[PaperJob], preamble: str, expect: _Ex
     return layouts
 
 
-def _run_pdflatex(tex: Path, timeout: float, running: _Running, text: str, batch: list[PaperJob]) -> None:
-    """One pdflatex pass over a batch document; a failure names the paper and its own line."""
-    done = _run(_PDFLATEX, tex, timeout, running)
+def _run_pdflatex(tex: Path, timeout: float, running: _Running, text: str, batch: list[PaperJob],
+                  engine: str = "pdflatex") -> None:
+    """One pdflatex (or lualatex) pass over a batch document; a failure names the paper and its own line."""
+    done = _run(_COMMANDS[engine], tex, timeout, running)
     if done is None:
         raise RenderError(f"{tex.name} ({_names(batch)}): LaTeX exceeded {timeout:g} seconds and was stopped "
                           f"(partial log: {tex.with_suffix('.log')})")
@@ -240,7 +245,7 @@ def _run_pdflatex(tex: Path, timeout: float, running: _Running, text: str, batch
     log = tex.with_suffix(".log")
     if not log.is_file():
         tail = "\n".join(output.strip().splitlines()[-_LOG_TAIL:])
-        raise RenderError(f"{tex.name}: pdflatex failed before it wrote a log:\n{tail}")
+        raise RenderError(f"{tex.name}: {engine} failed before it wrote a log:\n{tail}")
     file, line, message, context = _first_error(log.read_text(encoding="utf-8", errors="replace").splitlines())
     where = f"{tex.name}:{line}" if line else tex.name
     paper = _paper_at(text, int(line)) if line and file in (None, f"./{tex.name}", tex.name) else None

@@ -7,16 +7,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jinja2
+from pylatex.utils import escape_latex
 
 from qgen.errors import RenderError
 from qgen.families.base import Part, Question
 from qgen.render.latex import (
+    _GREEK as _GREEK_LETTERS,
+)
+from qgen.render.latex import (
+    _TEXT_CHARS,
     _render_error,
     environment,
     escape_text,
     render,
     render_string,
 )
+from qgen.render.scripts import printable
 
 DOCUMENT_TEMPLATE = "document.tex.j2"
 PAPERS = {"a4": "a4paper", "letter": "letterpaper"}  # a bank's exam.paper -> geometry's option
@@ -78,9 +84,13 @@ def _macro(name: str):
     return call
 
 
-def preamble(exam: Mapping[str, Any], *, key: bool, qr: bool = False) -> str:
-    """Everything before \\begin{document}: the same for every paper of an exam set and kind."""
-    return _macro("preamble")(exam, key, qr)
+def preamble(exam: Mapping[str, Any], *, key: bool, qr: bool = False,
+             fonts: Mapping[str, Any] | None = None) -> str:
+    """Everything before \\begin{document}: the same for every paper of an exam set and kind.
+
+    `fonts` (qgen.render.scripts.font_setup) makes it a LuaLaTeX preamble; None, pdflatex's.
+    """
+    return _macro("preamble")(exam, key, qr, dict(fonts) if fonts is not None else None)
 
 
 def tables(name: str, pages: int | str, force: Sequence[tuple[str, int]] = (),
@@ -111,9 +121,16 @@ def paper_from_bodies(exam: Mapping[str, Any], bodies: Sequence[Mapping[str, Any
     """`paper` for questions already rendered: {title, points, body} each (title and body LaTeX)."""
     if not _NAME.fullmatch(name):
         raise RenderError(f"paper name {name!r}: use letters, digits, '-', '_' and '.' only")
-    safe_student = {k: escape_text(v) for k, v in student.items()} if student else None
+    safe_student = {k: escape_name(v) for k, v in student.items()} if student else None
     return _macro("paper")(exam, {"name": name, "student": safe_student, "answer_sheet": answer_sheet or None},
                            bodies, key)
+
+
+def escape_name(text: str) -> str:
+    r"""A roster cell -> LaTeX: escaped as bank text, but a Greek letter stays a letter (not math)
+    and a character no engine prints becomes the placeholder `\qgenmissing{}` (publish warns)."""
+    return "".join(str(escape_latex(c)) if c in _GREEK_LETTERS else escape_text(c) if c in _TEXT_CHARS or printable(c)
+                   else r"\qgenmissing{}" for c in text)
 
 
 def assemble(head: str, papers: Sequence[tuple[str, str]]) -> str:

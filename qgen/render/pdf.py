@@ -1,9 +1,10 @@
-"""Compile .tex files to PDF with latexmk + pdflatex: the only place qgen runs a subprocess.
+"""Compile .tex files to PDF with latexmk + pdflatex (or LuaLaTeX): the only place qgen runs a subprocess.
 
 Shell escape is off (`\\write18` does nothing), TeX may read and write only in the document's
 folder, besides reading its own installed files (`openin_any=p`, `openout_any=p`: no absolute
 path, no `..`, no dot file), every run has a time limit, and a failure is a RenderError that
-names the file, the line and LaTeX's message.
+names the file, the line and LaTeX's message. LuaLaTeX (for text beyond pdflatex's fonts, see
+qgen.render.scripts) runs under the same rules, and without Lua's socket library.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ _LATEXMK = (
     "-no-shell-escape",
     "-pdflatex=pdflatex -no-shell-escape %O %S",
 )
+_LATEXMK_LUA = (
+    *(arg for arg in _LATEXMK if arg not in ("-pdf",) and not arg.startswith("-pdflatex=")),
+    "-lualatex",
+    "-lualatex=lualatex -no-shell-escape --nosocket %O %S",
+)
+ENGINES = ("pdflatex", "lualatex")
 
 # Files latexmk/pdflatex leave beside the PDF that are removed after a successful run.
 _AUX_SUFFIXES = (".aux", ".log", ".fls", ".fdb_latexmk", ".out", ".toc", ".synctex.gz")
@@ -51,9 +58,11 @@ _LNUM = re.compile(r"^l\.(?P<line>\d+)(?P<ctx>.*)$")
 _LOG_TAIL = 15
 
 
-def require_tex() -> None:
-    """Raise RenderError unless latexmk and pdflatex are on PATH."""
-    missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
+def require_tex(engine: str = "pdflatex") -> None:
+    """Raise RenderError unless latexmk and the engine (pdflatex or lualatex) are on PATH."""
+    if engine not in ENGINES:
+        raise RenderError(f"TeX engine {engine!r}: use one of {', '.join(ENGINES)}")
+    missing = [tool for tool in ("latexmk", engine) if shutil.which(tool) is None]
     if missing:
         raise RenderError(
             f"cannot make PDFs: {' and '.join(missing)} not found on PATH. "
@@ -62,9 +71,25 @@ def require_tex() -> None:
         )
 
 
-def compile_pdf(tex_path: Path, *, timeout: float = 120) -> Path:
+def lualatex_missing() -> list[str]:
+    """What LuaLaTeX with fontspec needs and this system lacks: "lualatex" (not on PATH), or the
+    TeX files of texlive-luatex and fontspec (luaotfload.sty, fontspec.sty); [] when all is there."""
+    if shutil.which("lualatex") is None:
+        return ["lualatex"]
+    wanted = ("luaotfload.sty", "fontspec.sty")
+    if shutil.which("kpsewhich") is None:
+        return list(wanted)
+    try:
+        found = subprocess.run(["kpsewhich", *wanted], env=_tex_env(), stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return list(wanted)
+    return [name for name in wanted if name not in found]
+
+
+def compile_pdf(tex_path: Path, *, timeout: float = 120, engine: str = "pdflatex") -> Path:
     """Compile one .tex file in its own folder and return the PDF beside it."""
-    return _compile(tex_path, timeout, _Running())
+    return _compile(tex_path, timeout, _Running(), engine)
 
 
 class _Running:
@@ -92,9 +117,9 @@ class _Running:
                 _kill_group(proc)
 
 
-def _compile(tex_path: Path, timeout: float, running: _Running) -> Path:
+def _compile(tex_path: Path, timeout: float, running: _Running, engine: str = "pdflatex") -> Path:
     """compile_pdf, recording the process in `running` while it lives."""
-    require_tex()
+    require_tex(engine)
     tex_path = Path(tex_path).resolve()
     if not tex_path.is_file():
         raise RenderError(f"{tex_path}: no such .tex file")
@@ -103,7 +128,7 @@ def _compile(tex_path: Path, timeout: float, running: _Running) -> Path:
     log_path = folder / f"{stem}.log"
     _remove(folder, stem, (".pdf", *_AUX_SUFFIXES))
 
-    done = _run(_LATEXMK, tex_path, timeout, running)
+    done = _run(_LATEXMK_LUA if engine == "lualatex" else _LATEXMK, tex_path, timeout, running)
     if done is None:
         _remove(folder, stem, _FAILED_LEFTOVERS)
         where = f" (partial log: {log_path})" if log_path.is_file() else ""
@@ -117,12 +142,14 @@ def _compile(tex_path: Path, timeout: float, running: _Running) -> Path:
     return pdf_path
 
 
-def _run(command: tuple[str, ...], tex: Path, timeout: float, running: _Running) -> tuple[int, str] | None:
+def _run(command: tuple[str, ...], tex: Path, timeout: float, running: _Running,
+         append: bool = True) -> tuple[int, str] | None:
     """Run a TeX command on `tex` in its folder: (exit code, output), or None after a timeout
-    (the process group killed). An interrupt kills it too, so no pdflatex is left behind."""
+    (the process group killed). An interrupt kills it too, so no pdflatex is left behind.
+    `append=False`: `command` is the whole command line, run in the folder `tex`."""
     proc = subprocess.Popen(
-        [*command, tex.name],
-        cwd=tex.parent,
+        [*command, tex.name] if append else list(command),
+        cwd=tex.parent if append else tex,
         env=_tex_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -151,20 +178,21 @@ def compile_many(
     jobs: int | None = None,
     timeout: float = 120,
     on_done: Callable[[Path], None] | None = None,
+    engine: str = "pdflatex",
 ) -> list[Path]:
     """Compile several .tex files in parallel; return their PDFs in input order."""
     if jobs is not None and jobs < 1:
         raise RenderError(f"the number of parallel LaTeX jobs must be at least 1, not {jobs}")
     if not paths:
         return []
-    require_tex()
+    require_tex(engine)
     workers = min(jobs or os.cpu_count() or 1, len(paths))
     pdfs: dict[int, Path] = {}
     failures: dict[int, str] = {}
     running = _Running()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            pool.submit(_compile, Path(path), timeout, running): index
+            pool.submit(_compile, Path(path), timeout, running, engine): index
             for index, path in enumerate(paths)
         }
         try:
@@ -263,3 +291,46 @@ def _first_error(log: list[str]) -> tuple[str | None, str | None, str | None, st
         return file, line, message, context
     return None, None, None, None
 
+
+
+# -- figures alone, as images (for `qgen export`) -----------------------------------------------
+FIGURE_PREAMBLE = r"""\documentclass[tikz,border=4pt]{standalone}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
+\usepackage{amsmath,amssymb}
+\usepackage{xcolor}
+\usetikzlibrary{positioning,arrows.meta}"""
+_PDFTOPPM = ("pdftoppm", "-png", "-r", "144")
+
+
+def figures_missing() -> list[str]:
+    """The tools `figure_pngs` needs that are not on PATH ([] when it can run)."""
+    return [tool for tool in ("latexmk", "pdflatex", "pdftoppm") if shutil.which(tool) is None]
+
+
+def figure_pngs(pictures: list[str], *, preamble: str = FIGURE_PREAMBLE, timeout: float = 120) -> list[bytes]:
+    """Each `tikzpicture` (LaTeX text) drawn alone as PNG bytes, in order: one standalone document (a page per
+    picture) compiled by `compile_pdf`'s rules (no shell escape, reads and writes only its own folder, a time
+    limit), then `pdftoppm -png` under the same time limit. A failure is a RenderError."""
+    import tempfile
+
+    if not pictures:
+        return []
+    missing = figures_missing()
+    if missing:
+        raise RenderError(f"cannot draw figures: {' and '.join(missing)} not found on PATH "
+                          f"(apt-get install {TEX_PACKAGES} poppler-utils)")
+    body = f"{preamble}\n\\begin{{document}}\n" + "\n".join(pictures) + "\n\\end{document}\n"
+    with tempfile.TemporaryDirectory(prefix="qgen-fig-") as tmp:
+        tex = Path(tmp) / "figures.tex"
+        tex.write_text(body, encoding="utf-8")
+        pdf = compile_pdf(tex, timeout=timeout)
+        done = _run((*_PDFTOPPM, pdf.name, "page"), Path(tmp), timeout, _Running(), append=False)
+        if done is None:
+            raise RenderError(f"pdftoppm exceeded {timeout:g} seconds and was stopped")
+        code, output = done
+        pages = sorted(Path(tmp).glob("page-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+        if code != 0 or len(pages) != len(pictures):
+            raise RenderError(f"pdftoppm made {len(pages)} of {len(pictures)} figures (exit {code}): "
+                              f"{output.strip()[-300:]}")
+        return [p.read_bytes() for p in pages]
