@@ -36,3 +36,26 @@ def by_position(manifest: dict, version: str | None = None) -> dict[str, str]:
             for a, b in zip(part_columns(q["index"], old), part_columns(q["index"], part)):
                 out[a.name] = b.name
     return out
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for looking at qgen's HTML pages as a student would (no network)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (bash scripts/bootstrap.sh --test installs chromium and "
+                    "chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1200,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()

@@ -17,7 +17,6 @@ from qgen.cli import main
 from qgen.export.markup import html_of, math_html, tex_to_html
 from qgen.grade.feedback import key_html, prompt_html
 from tests.conftest import BANKS
-from tests.test_grade_report import CHROMEDRIVER, CHROMIUM
 
 RAW = re.compile(r"\\[A-Za-z]+|\\[{}]")  # a LaTeX command left as text
 
@@ -91,24 +90,6 @@ def pages(tmp_path_factory) -> list[Path]:
         assert bank_pages, bank.name
         found += bank_pages
     return found
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (bash scripts/bootstrap.sh --test installs it)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1200,900"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def test_every_feedback_page_of_every_bank_shows_math_not_latex(browser, pages):

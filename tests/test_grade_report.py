@@ -11,7 +11,6 @@ import math
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,6 @@ from qgen.grade.score import PartScore
 from qgen.grade.sheet import Graded
 from tests.test_grade import RIGHT, answers, exam  # noqa: F401  (exam is the module's fixture)
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 EVIL = "<script>alert(1)</script>"
 
 # Two parts: a (1 point) and b (2 points); four students.
@@ -190,25 +188,6 @@ def test_a_rerun_replaces_the_feedback_folder(exam, tmp_path):  # noqa: F811
 
 
 # --- in a browser -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (bash scripts/bootstrap.sh --test installs chromium and "
-                    "chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1200,900"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def test_report_plots_decode_in_headless_chromium(browser, graded_dir):
