@@ -132,8 +132,9 @@ def test_each_student_gets_a_paper_with_name_id_and_place_on_the_cover(course):
         assert row["name"] in cover and row["student_id"] in cover
         assert f"Version {row['version']}" in cover
     assert "Section B, room 101" in _pages_text(out / rows[0]["paper"])[0]
-    tex = (out / rows[0]["paper"]).with_suffix(".tex").read_text(encoding="utf-8")
+    tex = (out / "papers" / "stamps.tex").read_text(encoding="utf-8")  # what was put on the papers
     assert r"O'Brien \& Søn\_\#1 \{x\}" in tex and NASTY not in tex
+    assert not list((out / "papers").glob("1001*.tex")), "a student's paper is not compiled on its own"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert [s["version"] for s in manifest["students"]] == [r["version"] for r in rows]
 
@@ -265,7 +266,7 @@ def test_fixed_layout_gives_20_versions_the_same_pages(tmp_path):
 
 
 def _job(tmp_path, name, body_lines):
-    body = "\n".join([rf"\qgenbeginpaper{{{name}}}{{1}}{{}}", *body_lines, r"\qgenendquestions", r"\qgenendpaper"])
+    body = "\n".join([rf"\qgenbeginpaper{{{name}}}{{1}}", *body_lines, r"\qgenendquestions", r"\qgenendpaper"])
     return batch.PaperJob(name=name, kind="exam", body=body, dest=tmp_path / f"{name}.pdf")
 
 
@@ -291,32 +292,28 @@ def test_a_latex_error_names_the_paper_and_its_own_line(tmp_path):
 @needs_latex
 @needs_pdftotext
 @pytest.mark.latex
-def test_a_wrong_page_count_expectation_is_corrected(tmp_path):
+def test_page_labels_are_put_on_with_each_papers_own_count(tmp_path):
+    """Papers of 3 and 1 pages in one LaTeX run, compiled once: each page says "Page k of N"."""
     long = _job(tmp_path, "exam-1", [r"\null\clearpage\null\clearpage Three."])
     short = _job(tmp_path, "exam-2", ["One."])
-    from dataclasses import replace
-
-    layouts = batch.compile_papers([replace(long, pages=1), replace(short, pages=7)], _head(), tmp_path / "w", jobs=1,
-                                 batch_size=2)
+    layouts = batch.compile_papers([long, short], _head(), tmp_path / "w", jobs=1, batch_size=2)
     assert (layouts["exam-1"].pages, layouts["exam-2"].pages) == (3, 1)
-    assert [t.count("of 3") for t in _pages_text(tmp_path / "exam-1.pdf")] == [1, 1, 1]
+    assert [f"Page {k} of 3" in text for k, text in enumerate(_pages_text(tmp_path / "exam-1.pdf"), 1)] == [True] * 3
     assert "Page 1 of 1" in _pages_text(tmp_path / "exam-2.pdf")[0]
 
 
 @needs_latex
 @pytest.mark.latex
-def test_duplex_combined_pdfs_start_every_paper_on_a_new_sheet(course, tmp_path):
-    from qgen.publish import _combine, _Paper
-
-    out, result = course
-    papers = [_Paper(batch.PaperJob(name=f"p{i}", kind="exam", body="", dest=out / s["paper"]), s["version"], Path())
-              for i, s in enumerate(result.students)]
-    counts = [len(PdfReader(p.job.dest).pages) for p in papers]
-    exams, _ = _combine(tmp_path, papers, papers, duplex=True)
-    pages = PdfReader(exams).pages
+def test_duplex_combined_pdfs_start_every_paper_on_a_new_sheet(tmp_path):
+    out = tmp_path / "out"
+    roster = _roster(tmp_path)
+    result = write_exam_set(load_bank(BANKS / "quiz.yaml"), ["1", "2"], out,
+                            options=Options(roster=load_roster(roster), combined=True, duplex=True))
+    counts = [len(PdfReader(out / s["paper"]).pages) for s in result.students]
+    pages = PdfReader(out / "exams-all.pdf").pages
     covers = [i for i, page in enumerate(pages) if "Instructions." in page.extract_text()]
-    assert len(covers) == len(papers) and all(i % 2 == 0 for i in covers), covers
-    assert len(pages) == sum(n + n % 2 for n in counts) and any(n % 2 for n in counts)
+    assert len(covers) == len(counts) and all(i % 2 == 0 for i in covers), covers
+    assert len(pages) == sum(n + n % 2 for n in counts) and any(n % 2 for n in counts), counts
 
 
 def test_fixed_layout_and_combined_need_pdfs(runner, tmp_path):

@@ -265,8 +265,7 @@ def _document(key: bool) -> str:
                 exam_id="mid-1", version="A", total_points=16.5,
                 precision_note="Give numerical answers to 4 decimal places.")
     return assemble(preamble(exam, key=key), [(tables("exam-1", "?"), paper_from_bodies(
-        exam, questions, name="exam-1", key=key,
-        student=None if key else {"name": "Søren Ø", "id": "s123", "place": ""}))])
+        exam, questions, name="exam-1", key=key))])
 
 
 def _compile(tex: str, folder: Path, name: str) -> str:

@@ -90,8 +90,9 @@ def test_a_failed_folder_qgen_did_not_write_is_never_deleted(tmp_path, monkeypat
     def boom(*args, **kwargs):
         raise RenderError("exam-1.tex:3: Undefined control sequence")
 
-    monkeypatch.setattr(publish, "_compile", boom)
-    monkeypatch.setattr(publish.pdf, "require_tex", lambda: None)
+    from qgen.render import papers
+
+    monkeypatch.setattr(papers.SetRun, "finish", boom)
     with pytest.raises(RenderError) as e:
         publish.write_exam_set(load_bank(ROOT / "banks" / "quiz.yaml"), ["1"], tmp_path / "set")
     assert (failed / "notes.txt").read_text(encoding="utf-8") == "mine"

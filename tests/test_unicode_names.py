@@ -66,7 +66,7 @@ def test_a_character_no_font_has_is_a_placeholder_and_a_warning(runner, tmp_path
     assert result.exit_code == 0, result.output
     text = result.output + (getattr(result, "stderr", "") or "")
     assert f"{roster}:3: name" in text and "U+13000" in text
-    assert r"\qgenmissing{}" in (tmp_path / "out" / "papers" / "s02.tex").read_text(encoding="utf-8")
+    assert r"\qgenmissing{}" in (tmp_path / "out" / "papers" / "stamps.tex").read_text(encoding="utf-8")
 
 
 @needs_latex
@@ -121,4 +121,4 @@ def test_latin_roster_stays_on_pdflatex(runner, tmp_path):
                                   "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["engine"] == "pdflatex"
-    assert "lualatex" not in (out / "papers" / "s01.tex").read_text(encoding="utf-8")
+    assert "lualatex" not in (out / "papers" / "stamps.tex").read_text(encoding="utf-8")

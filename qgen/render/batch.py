@@ -1,12 +1,18 @@
-"""Many papers per LaTeX run: batch documents compiled in parallel, cut into one PDF each.
+r"""Many papers per LaTeX run, compiled while later papers are still being written.
 
-A course's papers share one preamble (the exam class, TikZ, fonts: most of a small run's time),
-so they are compiled many to a document: each paper starts on page 1 and logs its pages to
-<job>.qgl (see templates/document.tex.j2), and pypdf cuts the document into one PDF per paper.
-Nothing reads the .aux: the one number a paper needs from a later pass, its page count ("Page 2
-of 9"), is passed in as an expectation, and a batch runs a second time only when an expectation
-was wrong. Expectations come from the first paper of each kind, which is compiled alone first,
-so that all other batches usually need one pass.
+A course's papers share one preamble, so they are compiled many to a document: each paper starts
+on page 1 and logs its pages, question starts and field positions to <job>.qgl (see
+templates/document.tex.j2). The preamble is dumped once as a format (qgen.render.formats) and
+every figure is drawn once per document (\qgensharefigures): most of a paper's LaTeX time was
+the preamble and TikZ.
+
+`Compiler` takes papers as they come (`add`) and runs `jobs` pdflatex processes at a time, each on
+the papers waiting of one kind, so LaTeX starts on the first versions while the later ones are
+being solved. Every paper is compiled once: the one thing a paper's pages would need from a
+later pass, "Page 2 of 9", is left out of qgen's own documents (\qgenpagelabelslater) and put on
+afterwards from a small document of page labels (`label_document`). A compiled paper is pages of
+its batch's PDF (PaperLayout.source): qgen.render.stamp cuts them out and puts the page labels,
+QR codes and students' fields on, in worker processes.
 """
 
 from __future__ import annotations
@@ -17,12 +23,16 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qgen.errors import RenderError
+from qgen.render import formats
 from qgen.render.pdf import _LOG_TAIL, _first_error, _run, _Running, require_tex
+
+if TYPE_CHECKING:
+    from qgen.render import stamp
 
 _PDFLATEX = (
     "pdflatex",
@@ -34,17 +44,18 @@ _PDFLATEX = (
 # LuaLaTeX (names beyond pdflatex's fonts, see qgen.render.scripts): the same rules, no Lua sockets.
 _LUALATEX = ("lualatex", "--nosocket", *_PDFLATEX[1:])
 _COMMANDS = {"pdflatex": _PDFLATEX, "lualatex": _LUALATEX}
-MAX_BATCH = 20  # papers per LaTeX run: enough to pay for the preamble, small enough to spread
-MAX_PASSES = 3
+MAX_BATCH = 40  # papers per LaTeX run: enough to pay for a run, small enough to spread
+MIN_RUN = 1  # papers an idle worker waits for before it starts a run of fewer than a full one
+# In qgen's own documents: a figure drawn once per run, and the page labels put on afterwards.
+OWN = r"\def\qgensharefigures{}\def\qgenpagelabelslater{}"
 
 
 @dataclass(frozen=True)
 class PaperJob:
     """One paper to compile: `name` is its log name and PDF file stem (dest/name.pdf).
 
-    `kind` picks the preamble ("exam", "key"); `pages` is the expected page count when known
-    (fixed layout); `force` the pages questions must start on ((number or "end", page), …);
-    `qr(pages)` the QR tables for a paper of that many pages (None: no codes).
+    `kind` picks the preamble ("exam", "key"); `force` the pages questions must start on
+    ((number or "end", page), …); `qr(pages)` the QR payloads of its pages (None: no codes).
     """
 
     name: str
@@ -52,37 +63,21 @@ class PaperJob:
     body: str
     dest: Path
     title: str = ""
-    pages: int | None = None
     force: tuple[tuple[str, int], ...] = ()
-    qr: Callable[[int], list[tuple[str, str]]] | None = None
+    qr: Callable[[int], tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
 class PaperLayout:
-    """Where a compiled paper's pages fell: its page count, the page its questions end on, and
-    the page each question (numbered from 1) starts on."""
+    """Where a compiled paper's pages fell: its page count, the page its questions end on, the
+    page each question (numbered from 1) starts on, where its fields are ({field: (page, x sp,
+    y sp)}), and its pages in a batch PDF (path, index of its first page)."""
 
     pages: int
     content: int
     starts: dict[int, int]
-
-
-@dataclass
-class _Expect:
-    """The page counts seen so far per kind, and whether the kind's first paper is done."""
-
-    seen: dict[str, Counter] = field(default_factory=dict)
-    ready: dict[str, threading.Event] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def guess(self, kind: str) -> int | None:
-        with self.lock:
-            counts = self.seen.get(kind)
-            return counts.most_common(1)[0][0] if counts else None
-
-    def saw(self, kind: str, pages: int) -> None:
-        with self.lock:
-            self.seen.setdefault(kind, Counter())[pages] += 1
+    fields: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    source: tuple[Path, int] | None = None
 
 
 def compile_papers(
@@ -96,146 +91,275 @@ def compile_papers(
     on_done: Callable[[PaperJob], None] | None = None,
     engine: str = "pdflatex",
 ) -> dict[str, PaperLayout]:
-    """Compile `papers` in batches (parallel runs of pdflatex, or lualatex, in `workdir`), write
-    each paper's PDF to its `dest`, and return every paper's layout by name.
+    """Compile `papers` (all known at once), write each one's PDF to its `dest` (QR codes on),
+    and return every paper's layout by name."""
+    from qgen.render import stamp
 
-    A failure anywhere is one RenderError listing each failed batch with the paper, the line of
-    that paper's own .tex and LaTeX's message; `workdir` keeps the failed batches' .tex and .log.
-    """
-    if jobs is not None and jobs < 1:
-        raise RenderError(f"the number of parallel LaTeX jobs must be at least 1, not {jobs}")
-    if not papers:
-        return {}
-    names = [p.name for p in papers]
-    if len(set(names)) != len(names):
-        twice = sorted({n for n in names if names.count(n) > 1})
-        raise RenderError(f"two papers with one name: {', '.join(twice[:5])}")
-    require_tex(engine)
-    workers = max(1, jobs or os.cpu_count() or 1)
-    batches = _batches(papers, workers, batch_size)
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    expect = _Expect()
-    for kind, batch in batches:
-        if all(p.pages is None for p in batch):
-            expect.ready.setdefault(kind, threading.Event())
-    layouts: dict[str, PaperLayout] = {}
-    failures: dict[int, str] = {}
-    running = _Running()
-    done_lock = threading.Lock()
-
-    def run(index: int, kind: str, batch: list[PaperJob]) -> None:
-        first = expect.ready.get(kind)
-        probe = first is not None and not first.is_set() and index == _first_of(batches, kind)
-        if first is not None and not probe:
-            first.wait()
-        try:
-            got = _compile_batch(workdir / f"batch-{index + 1:03d}", batch, preambles[kind], expect, timeout,
-                                 running, engine)
-        finally:
-            if probe:
-                first.set()
-        with done_lock:
-            layouts.update(got)
-        if on_done is not None:
-            for p in batch:
-                on_done(p)
-
-    with ThreadPoolExecutor(max_workers=min(workers, len(batches))) as pool:
-        futures = {pool.submit(run, i, kind, batch): i for i, (kind, batch) in enumerate(batches)}
-        try:
-            for future in as_completed(futures):
-                try:
-                    future.result()
-                except RenderError as err:
-                    failures[futures[future]] = str(err)
-        except BaseException:  # e.g. KeyboardInterrupt: start no more runs, stop the rest
-            for future in futures:
-                future.cancel()
-            running.stop_all()
-            for event in expect.ready.values():
-                event.set()
-            raise
-    if failures:
-        count = sum(len(batches[i][1]) for i in failures)
-        lines = [f"{len(failures)} of {len(batches)} LaTeX runs failed ({count} of {len(papers)} papers):"]
-        lines += [f"  - {failures[i]}" for i in sorted(failures)]
-        raise RenderError("\n".join(lines))
+    compiler = Compiler(preambles, workdir, jobs=jobs, timeout=timeout, batch_size=batch_size, engine=engine,
+                        totals=Counter(p.kind for p in papers))
+    for p in papers:
+        compiler.add(p)
+    layouts = compiler.close()
+    labels = Labels(compiler)
+    stamp.write_papers([cut(p, layouts[p.name], pieces=labels.pieces(p.kind, layouts[p.name].pages))
+                        for p in papers])
+    if on_done is not None:
+        for p in papers:
+            on_done(p)
     return layouts
 
 
-def _batches(papers: list[PaperJob], workers: int, size: int | None) -> list[tuple[str, list[PaperJob]]]:
-    """Papers grouped by kind into runs; a kind with no expected page counts gets a first run of
-    one paper, which the others wait for. About 3 runs per worker balance the load."""
-    kinds: dict[str, list[PaperJob]] = {}
-    for p in papers:
-        kinds.setdefault(p.kind, []).append(p)
-    size = size or max(1, min(MAX_BATCH, math.ceil(len(papers) / (3 * workers))))
-    first: list[tuple[str, list[PaperJob]]] = []
-    rest: list[tuple[str, list[PaperJob]]] = []
-    for kind, group in kinds.items():
-        if all(p.pages is None for p in group) and len(group) > 1:
-            first.append((kind, group[:1]))
-            group = group[1:]
-        rest += [(kind, group[i:i + size]) for i in range(0, len(group), size)]
-    return first + rest
+def cut(job: PaperJob, layout: PaperLayout, **extra) -> stamp.Paper:
+    """What qgen.render.stamp needs to write `job`'s PDF from its batch's pages."""
+    from qgen.render import stamp
+
+    assert layout.source is not None
+    source, first = layout.source
+    return stamp.Paper(dest=str(job.dest), source=str(source), first=first, count=layout.pages,
+                       title=job.title or job.name, qr=tuple(job.qr(layout.pages)) if job.qr else (), **extra)
 
 
-def _first_of(batches: list[tuple[str, list[PaperJob]]], kind: str) -> int:
-    return next(i for i, (k, _) in enumerate(batches) if k == kind)
+class Labels:
+    """The page labels ("Page k of N") of a set's papers: per kind, small documents of label
+    pages for N = 1 … (compiled on first need, with the kind's preamble, so the label sits where
+    the paper's footer has it), drawn over each paper's pages by qgen.render.stamp."""
+
+    SPARE = 4  # page counts beyond the largest seen that a label document covers too
+
+    def __init__(self, compiler: Compiler) -> None:
+        self.compiler = compiler
+        self.lock = threading.Lock()
+        self.docs: dict[str, dict[int, tuple[Path, int]]] = {}  # kind -> N -> (label PDF, its first page)
+        self.made = 0
+
+    def pieces(self, kind: str, pages: int) -> tuple[stamp.Piece, ...]:
+        """The label pieces of a `pages`-page paper of `kind` (compiling its labels if need be)."""
+        from qgen.render import stamp
+
+        with self.lock:
+            covered = self.docs.setdefault(kind, {})
+            if pages not in covered:
+                self._make(kind, max(covered, default=0) + 1, pages + self.SPARE)
+            path, first = covered[pages]
+        return tuple(stamp.Piece(page=j, rect=PAGE, stamp=first + j, source=str(path)) for j in range(pages))
+
+    def _make(self, kind: str, low: int, high: int) -> None:
+        c = self.compiler
+        self.made += 1
+        head = c.preambles[kind]
+        body = "\n".join(rf"\qgenlabels{{{n}}}" for n in range(low, high + 1))
+        text = f"{head.rstrip()}\n\\begin{{document}}\n{body}\n\\end{{document}}\n"
+        path = compile_document(c.workdir / f"labels-{kind}-{self.made}", text, head, c.format_for(kind), c.timeout,
+                                c.running, c.engine)
+        at = 0
+        for n in range(low, high + 1):
+            self.docs[kind][n] = (path, at)
+            at += n
 
 
-def _compile_batch(stem: Path, batch: list[PaperJob], preamble: str, expect: _Expect, timeout: float,
-                   running: _Running, engine: str = "pdflatex") -> dict[str, PaperLayout]:
-    """One LaTeX document holding `batch`: compiled (again while a page count was expected
-    wrong), split into the papers' PDFs; the batch's files are removed after."""
-    from pypdf import PdfReader, PdfWriter
+PAGE = (0.0, 0.0, 3000.0, 3000.0)  # a clip rectangle holding any page
 
+
+class Compiler:
+    """Papers compiled in batches by `jobs` parallel LaTeX runs as they are added.
+
+    `totals` (papers expected per kind) sizes the batches; `on_batch(done)` is called from a
+    compiling thread with the (job, layout) pairs of each run. `close()` waits for the rest and
+    returns every layout, or raises one RenderError naming each failed run's paper and line.
+    """
+
+    def __init__(self, preambles: dict[str, str], workdir: Path, *, jobs: int | None = None, timeout: float = 120,
+                 engine: str = "pdflatex", totals: dict[str, int] | None = None, batch_size: int | None = None,
+                 on_batch: Callable[[list[tuple[PaperJob, PaperLayout]]], None] | None = None) -> None:
+        if jobs is not None and jobs < 1:
+            raise RenderError(f"the number of parallel LaTeX jobs must be at least 1, not {jobs}")
+        require_tex(engine)
+        self.preambles, self.engine, self.timeout, self.on_batch = preambles, engine, timeout, on_batch
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workers = max(1, jobs or os.cpu_count() or 1)
+        self.batch_size = batch_size
+        self.totals = dict(totals or {})
+        self.coming = Counter(self.totals)  # papers not yet added, per kind
+        self.started: Counter = Counter()  # runs started, per kind
+        self.pending: dict[str, list[PaperJob]] = {}
+        self.names: set[str] = set()
+        self.fmt: dict[str, str | None] = {}
+        self.fmt_ready: dict[str, threading.Event] = {}
+        self.layouts: dict[str, PaperLayout] = {}
+        self.failures: list[str] = []
+        self.runs = 0
+        self.closed = False
+        self.busy = 0
+        self.cond = threading.Condition()
+        self.running = _Running()
+        self.threads = [threading.Thread(target=self._work, name=f"qgen-latex-{i}", daemon=True)
+                        for i in range(self.workers)]
+        for thread in self.threads:
+            thread.start()
+
+    # -- the caller's side ------------------------------------------------------------------
+    def add(self, job: PaperJob) -> None:
+        with self.cond:
+            if job.name in self.names:
+                raise RenderError(f"two papers with one name: {job.name}")
+            self.names.add(job.name)
+            self.pending.setdefault(job.kind, []).append(job)
+            self.coming[job.kind] = max(0, self.coming[job.kind] - 1)
+            self.cond.notify_all()
+
+    def close(self) -> dict[str, PaperLayout]:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        try:
+            for thread in self.threads:
+                while thread.is_alive():
+                    thread.join(0.2)
+        except BaseException:  # e.g. KeyboardInterrupt: start no more runs, stop the rest
+            self.cancel()
+            raise
+        if self.failures:
+            lost = len(self.names) - len(self.layouts)
+            head = f"{len(self.failures)} of {self.runs} LaTeX runs failed ({lost} of {len(self.names)} papers"
+            lines = [f"{head} not compiled):"]
+            lines += [f"  - {f}" for f in sorted(self.failures)]
+            raise RenderError("\n".join(lines))
+        return dict(self.layouts)
+
+    def cancel(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.failures.append("stopped")
+            self.pending.clear()
+            self.cond.notify_all()
+        self.running.stop_all()
+
+    # -- the compiling threads --------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self.cond:
+                taken = self._take()
+                while taken is None:
+                    if self.failures or (self.closed and not any(self.pending.values()) and self.busy == 0):
+                        self.cond.notify_all()
+                        return
+                    self.cond.wait(0.5)
+                    taken = self._take()
+                kind, batch = taken
+                self.busy += 1
+                self.runs += 1
+                index = self.runs
+            try:
+                self._compile(index, kind, batch)
+            except RenderError as err:
+                self._failed(str(err))
+            except BaseException as err:  # noqa: BLE001 (never leave the caller waiting on a dead thread)
+                self._failed(f"{type(err).__name__}: {err}")
+            finally:
+                with self.cond:
+                    self.busy -= 1
+                    self.cond.notify_all()
+
+    def _failed(self, message: str) -> None:
+        with self.cond:
+            self.failures.append(message)
+            self.pending.clear()
+            self.closed = True
+
+    def _size(self, kind: str) -> int:
+        """Papers per run: about two runs per worker and kind, to pay for each run's start."""
+        if self.batch_size:
+            return self.batch_size
+        return max(1, min(MAX_BATCH, math.ceil(self.totals.get(kind, MAX_BATCH) / (2 * self.workers))))
+
+    def _take(self) -> tuple[str, list[PaperJob]] | None:
+        """The next run, (kind, papers), or None to wait for more papers. A full run when there is
+        one; else, rather than leave a core idle while versions are still being solved, the papers
+        waiting (at least MIN_RUN of them): LaTeX starts on the first versions at once."""
+        if self.failures:
+            return None
+        kinds = sorted(self.pending, key=lambda k: (-len(self.pending[k]), self.started[k]))
+        for kind in kinds:
+            queue = self.pending[kind]
+            size = self._size(kind)
+            if queue and (len(queue) >= min(size, MIN_RUN) or self.closed or self.coming[kind] == 0):
+                batch, self.pending[kind] = queue[:size], queue[size:]
+                self.started[kind] += 1
+                return kind, batch
+        return None
+
+    def format_for(self, kind: str) -> str | None:
+        """The kind's format, made by the first thread that needs it (the others wait for it)."""
+        if self.engine != "pdflatex":
+            return None
+        with self.cond:
+            ready = self.fmt_ready.get(kind)
+            mine = ready is None
+            if mine:
+                ready = self.fmt_ready[kind] = threading.Event()
+        if mine:
+            try:
+                self.fmt[kind] = formats.prepare(self.preambles[kind], self.workdir, kind, self.running,
+                                                 self.timeout)
+            finally:
+                ready.set()
+        ready.wait()
+        return self.fmt.get(kind)
+
+    def _compile(self, index: int, kind: str, batch: list[PaperJob]) -> None:
+        stem = self.workdir / f"batch-{index:03d}"
+        got = _compile_batch(stem, batch, self.preambles[kind], self.format_for(kind), self.timeout, self.running,
+                             self.engine)
+        done = [(p, got[p.name]) for p in batch]
+        with self.cond:
+            self.layouts.update(got)
+        if self.on_batch is not None:
+            self.on_batch(done)
+
+
+def _compile_batch(stem: Path, batch: list[PaperJob], preamble: str, fmt: str | None, timeout: float,
+                   running: _Running, engine: str) -> dict[str, PaperLayout]:
+    """One LaTeX pass over a document of `batch` (with the format `fmt`, else the preamble): each
+    paper's layout, its pages in stem.pdf. The .tex and log go; the PDF stays for the papers."""
     from qgen.render.exam import assemble, tables
 
-    guess = expect.guess(batch[0].kind)
-    pages = {p.name: p.pages or guess for p in batch}
+    parts = [(tables(p.name, "?", p.force), p.body) for p in batch]
+    text = assemble(preamble, parts).replace("\\begin{document}", OWN + "\n\\begin{document}", 1)
+    if fmt is not None:
+        text = text[text.index("\\begin{document}") - len(OWN) - 1:]
     tex = stem.with_suffix(".tex")
-    for _ in range(MAX_PASSES):
-        parts = [(tables(p.name, pages[p.name] or "?", p.force, p.qr(pages[p.name] or 12) if p.qr else ()), p.body)
-                 for p in batch]
-        text = assemble(preamble, parts)
-        tex.write_text(text, encoding="utf-8")
-        _run_pdflatex(tex, timeout, running, text, batch, engine)
-        layouts = _read_page_log(stem.with_suffix(".qgl"), batch)
-        wrong = {name for name, layout in layouts.items() if layout.pages != pages[name]}
-        if not wrong:
-            break
-        pages.update({name: layouts[name].pages for name in wrong})
-    else:
-        raise RenderError(f"{tex.name}: the page counts of {', '.join(sorted(wrong)[:5])} did not settle "
-                          f"in {MAX_PASSES} LaTeX passes")
-    for layout in layouts.values():
-        expect.saw(batch[0].kind, layout.pages)
-
-    reader = PdfReader(stem.with_suffix(".pdf"))
-    total = sum(layout.pages for layout in layouts.values())
-    if len(reader.pages) != total:
-        raise RenderError(f"{tex.name}: the PDF has {len(reader.pages)} pages, the papers' log {total}")
+    tex.write_text(text, encoding="utf-8")
+    _run_pdflatex(tex, timeout, running, text, batch, preamble, engine, fmt)
+    layouts = _read_page_log(stem.with_suffix(".qgl"), batch)
     at = 0
     for p in batch:
-        writer = PdfWriter()
-        for page in reader.pages[at:at + layouts[p.name].pages]:
-            writer.add_page(page)
+        layouts[p.name] = replace(layouts[p.name], source=(stem.with_suffix(".pdf"), at))
         at += layouts[p.name].pages
-        writer.add_metadata({"/Title": p.title or p.name, "/Creator": "qgen"})
-        p.dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(p.dest, "wb") as f:
-            writer.write(f)
-    for suffix in (".tex", ".pdf", ".log", ".aux", ".qgl", ".out"):
+    for suffix in (".tex", ".log", ".aux", ".qgl", ".out"):
         stem.with_suffix(suffix).unlink(missing_ok=True)
     return layouts
 
 
+def compile_document(stem: Path, text: str, preamble: str, fmt: str | None, timeout: float, running: _Running,
+                     engine: str = "pdflatex") -> Path:
+    """One LaTeX pass over a whole document `text` (which starts with `preamble`; with the format
+    `fmt`, the preamble is not run again): its PDF, stem.pdf."""
+    if fmt is not None:
+        text = text[text.index("\\begin{document}"):]
+    tex = stem.with_suffix(".tex")
+    tex.write_text(text, encoding="utf-8")
+    _run_pdflatex(tex, timeout, running, text, [], preamble, engine, fmt)
+    for suffix in (".log", ".aux", ".qgl", ".out"):
+        stem.with_suffix(suffix).unlink(missing_ok=True)
+    return stem.with_suffix(".pdf")
+
+
 def _run_pdflatex(tex: Path, timeout: float, running: _Running, text: str, batch: list[PaperJob],
-                  engine: str = "pdflatex") -> None:
+                  preamble: str, engine: str = "pdflatex", fmt: str | None = None) -> None:
     """One pdflatex (or lualatex) pass over a batch document; a failure names the paper and its own line."""
-    done = _run(_COMMANDS[engine], tex, timeout, running)
+    command = _COMMANDS[engine] if fmt is None else (_COMMANDS[engine][0], f"-fmt={fmt}", *_COMMANDS[engine][1:])
+    done = _run(command, tex, timeout, running)
     if done is None:
         raise RenderError(f"{tex.name} ({_names(batch)}): LaTeX exceeded {timeout:g} seconds and was stopped "
                           f"(partial log: {tex.with_suffix('.log')})")
@@ -248,7 +372,8 @@ def _run_pdflatex(tex: Path, timeout: float, running: _Running, text: str, batch
         raise RenderError(f"{tex.name}: {engine} failed before it wrote a log:\n{tail}")
     file, line, message, context = _first_error(log.read_text(encoding="utf-8", errors="replace").splitlines())
     where = f"{tex.name}:{line}" if line else tex.name
-    paper = _paper_at(text, int(line)) if line and file in (None, f"./{tex.name}", tex.name) else None
+    own_begin = len(preamble.rstrip("\n").splitlines())
+    paper = _paper_at(text, int(line), own_begin) if line and file in (None, f"./{tex.name}", tex.name) else None
     if paper is not None:
         name, own = paper
         where = f"{name}.tex:{own} (in {where})"
@@ -258,11 +383,12 @@ def _run_pdflatex(tex: Path, timeout: float, running: _Running, text: str, batch
     raise RenderError(f"{head} Full log: {log}")
 
 
-def _paper_at(text: str, line: int) -> tuple[str, int] | None:
+def _paper_at(text: str, line: int, own_begin: int) -> tuple[str, int] | None:
     r"""The paper whose body holds `line` of a batch document, and the line in the paper's own
-    .tex, where (see exam.assemble) the body starts two lines after \begin{document}."""
+    .tex, where (see exam.assemble) the body starts two lines after \begin{document}, which is
+    its line `own_begin` (0-based: the preamble's line count)."""
     lines = text.splitlines()
-    begin = lines.index(r"\begin{document}")  # 0-based, the same in the paper's own .tex
+    begin = lines.index(r"\begin{document}")
     start, name = None, None
     for number in range(begin, min(line, len(lines))):
         found = re.match(r"\\qgenbeginpaper\{([^}]*)\}", lines[number])
@@ -270,10 +396,12 @@ def _paper_at(text: str, line: int) -> tuple[str, int] | None:
             start, name = number, found[1]
     if name is None:
         return None
-    return name, (begin + 2) + (line - 1 - start) + 1
+    return name, (own_begin + 2) + (line - 1 - start) + 1
 
 
 def _names(batch: list[PaperJob]) -> str:
+    if not batch:
+        return "no paper"
     return batch[0].name if len(batch) == 1 else f"{batch[0].name} … {batch[-1].name}"
 
 
@@ -282,8 +410,13 @@ def _read_page_log(path: Path, batch: list[PaperJob]) -> dict[str, PaperLayout]:
     starts: dict[str, dict[int, int]] = {p.name: {} for p in batch}
     content: dict[str, int] = {}
     pages: dict[str, int] = {}
+    where: dict[str, dict[str, tuple[int, int, int]]] = {p.name: {} for p in batch}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         fields = line.split()
+        if fields[:1] == ["pos"] and len(fields) == 6 and fields[1] in where and all(
+                f.lstrip("-").isdigit() for f in fields[3:]):
+            where[fields[1]].setdefault(fields[2], (int(fields[3]), int(fields[4]), int(fields[5])))
+            continue
         if fields[:1] == ["question"] and len(fields) == 4 and fields[1] in starts:
             starts[fields[1]].setdefault(int(fields[2]), int(fields[3]))
         elif fields[:1] == ["content"] and len(fields) == 3:
@@ -293,4 +426,5 @@ def _read_page_log(path: Path, batch: list[PaperJob]) -> dict[str, PaperLayout]:
     missing = [p.name for p in batch if p.name not in pages]
     if missing:
         raise RenderError(f"{path.name}: no page count logged for {', '.join(missing[:5])}")
-    return {p.name: PaperLayout(pages[p.name], content.get(p.name, pages[p.name]), starts[p.name]) for p in batch}
+    return {p.name: PaperLayout(pages[p.name], content.get(p.name, pages[p.name]), starts[p.name], where[p.name])
+            for p in batch}

@@ -93,37 +93,45 @@ def preamble(exam: Mapping[str, Any], *, key: bool, qr: bool = False,
     return _macro("preamble")(exam, key, qr, dict(fonts) if fonts is not None else None)
 
 
-def tables(name: str, pages: int | str, force: Sequence[tuple[str, int]] = (),
-           qr: Sequence[tuple[str, str]] = ()) -> str:
-    """A paper's tables on one line: its expected page count, forced question start pages, QR codes.
+def tables(name: str, pages: int | str, force: Sequence[tuple[str, int]] = ()) -> str:
+    """A paper's tables on one line: its expected page count and forced question start pages.
 
     One line, so that a paper's body starts on the same line however long the tables are
     (LaTeX errors are mapped from a batch document back to the paper's own .tex by line).
     """
-    text = _macro("tables")(name, pages, list(force), list(qr))
+    text = _macro("tables")(name, pages, list(force))
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def paper(exam: Mapping[str, Any], questions: Sequence[Question], *, name: str, key: bool,
-          student: Mapping[str, str] | None = None, answer_sheet: Sequence[Mapping[str, Any]] | None = None) -> str:
+          answer_sheet: Sequence[Mapping[str, Any]] | None = None) -> str:
     """One paper's body (between \\begin{document} and \\end{document}): cover, questions, answer sheet.
 
-    `name` names the paper in the page log (letters, digits, `-`, `_`, `.`); `student` (id,
-    name, place) is plain text and escaped here; `answer_sheet` comes from `answer_sheet_cells`.
+    `name` names the paper in the page log (letters, digits, `-`, `_`, `.`); `answer_sheet`
+    comes from `answer_sheet_cells`. A student's name goes on with `stamp_document`.
     """
     bodies = [{"title": q.title, "points": q.points, "body": question_body(q, key=key)} for q in questions]
-    return paper_from_bodies(exam, bodies, name=name, key=key, student=student, answer_sheet=answer_sheet)
+    return paper_from_bodies(exam, bodies, name=name, key=key, answer_sheet=answer_sheet)
 
 
 def paper_from_bodies(exam: Mapping[str, Any], bodies: Sequence[Mapping[str, Any]], *, name: str, key: bool,
-                      student: Mapping[str, str] | None = None,
                       answer_sheet: Sequence[Mapping[str, Any]] | None = None) -> str:
     """`paper` for questions already rendered: {title, points, body} each (title and body LaTeX)."""
     if not _NAME.fullmatch(name):
         raise RenderError(f"paper name {name!r}: use letters, digits, '-', '_' and '.' only")
-    safe_student = {k: escape_name(v) for k, v in student.items()} if student else None
-    return _macro("paper")(exam, {"name": name, "student": safe_student, "answer_sheet": answer_sheet or None},
-                           bodies, key)
+    return _macro("paper")(exam, {"name": name, "answer_sheet": answer_sheet or None}, bodies, key)
+
+
+def stamp_document(head: str, at: Mapping[str, tuple[int, int]], students: Sequence[Mapping[str, str]]) -> str:
+    """The students' personal fields, one page each (name, id, place: plain text, escaped here),
+    every field drawn at `at[field]` = (x, y) in sp from the bottom left, where the papers have
+    it (qgen.render.stamp puts the pages' fields on the papers)."""
+    lines = [head.rstrip("\n"), r"\begin{document}", r"\pagestyle{empty}"]
+    lines += [rf"\qgenat{{{field}}}{{{x}}}{{{y}}}" for field, (x, y) in sorted(at.items())]
+    lines += [rf"\qgenstamp{{{escape_name(s['name'])}}}{{{escape_name(s['id'])}}}{{{escape_name(s['place'])}}}"
+              for s in students]
+    lines += [r"\end{document}", ""]
+    return "\n".join(lines)
 
 
 def escape_name(text: str) -> str:
@@ -136,8 +144,7 @@ def escape_name(text: str) -> str:
 def assemble(head: str, papers: Sequence[tuple[str, str]]) -> str:
     """A whole document: the preamble, then each paper's tables (one line) and body.
 
-    The tables go right before their paper, after the one before it has printed its last page,
-    so TeX holds one paper's QR codes at a time; a paper's body starts two lines after
+    The tables go right before their paper; a paper's body starts two lines after
     `\\begin{document}` in its own .tex.
     """
     out = [head.rstrip("\n"), r"\begin{document}"]
@@ -188,13 +195,12 @@ def _letters():
 
 
 def document(*, title: str, course: str, date: str, instructions: str, exam_id: str, version: str,
-             places: int, questions: Sequence[Question], key: bool, student: dict[str, str] | None = None,
-             pages: int | str = "?", name: str | None = None, paper_size: str = "a4") -> str:
+             places: int, questions: Sequence[Question], key: bool, pages: int | str = "?", name: str | None = None, paper_size: str = "a4") -> str:
     """A whole exam sheet (key=False) or answer key (key=True) of one paper; bank text is escaped here."""
     exam = exam_context(title=title, course=course, date=date, instructions=instructions, exam_id=exam_id,
                         version=version, places=places, questions=questions, paper=paper_size)
     name = name or f"{'key' if key else 'exam'}-{_safe(version)}"
-    body = paper(exam, questions, name=name, key=key, student=student)
+    body = paper(exam, questions, name=name, key=key)
     return assemble(preamble(exam, key=key), [(tables(name, pages), body)])
 
 
