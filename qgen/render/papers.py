@@ -100,6 +100,17 @@ class SetRun:
         import qgen.render.stamp  # noqa: F401  (imported once here, so that forked workers have it)
 
         self.pool = _pool(self.jobs)
+        b = self.bank  # the preambles need no version: LaTeX can load them while version 1 is solved
+        self.context = exam_context(title=b.title, course=b.course, date=b.date, instructions=b.instructions,
+                                    exam_id=b.exam_id, version="", places=b.places, questions=(), paper=b.paper)
+        self.heads = {"exam": preamble(self.context, key=False, qr=self.options.qr),
+                      "key": preamble(self.context, key=True)}
+        if self.stream and engines.beyond_pdflatex([self.heads["exam"]]):
+            self.stream = False
+        if self.stream:
+            self.compiler = batch.Compiler(self.heads, self.work, jobs=self.jobs, timeout=self.timeout,
+                                           totals=self.totals, on_batch=self._write_batch, warm=True)
+            self.labels = batch.Labels(self.compiler)
 
     # -- versions as they are solved --------------------------------------------------------
     def version_done(self, v: Version) -> None:
@@ -118,14 +129,10 @@ class SetRun:
             self.context = context
         if not self.stream:
             return
-        if engines.beyond_pdflatex([self.heads["exam"], *(p.job.body for p in new)]):
+        if engines.beyond_pdflatex([p.job.body for p in new]):
             self.stream = False  # LuaLaTeX: everything is compiled at the end, with the fonts it needs
             self._drop_streamed()
             return
-        if self.compiler is None:
-            self.compiler = batch.Compiler(self.heads, self.work, jobs=self.jobs, timeout=self.timeout,
-                                           totals=self.totals, on_batch=self._write_batch)
-            self.labels = batch.Labels(self.compiler)
         for p in new:
             self.compiler.add(p.job)
 
