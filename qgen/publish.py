@@ -121,14 +121,14 @@ def _write_exam_set(bank: Bank, version_ids: list[str], out: Path, make_pdf: boo
     try:
         (staging / MARKER).write_text(f"written by qgen generate {__version__}; --force may replace this folder\n",
                                       encoding="utf-8")
-        run.start()
+        students = [_assign(bank, s, version_ids) for s in options.roster]
+        run.start(students)
         tell("versions", -len(version_ids))
         build_versions(bank, version_ids, Draws(), jobs=jobs, progress=run.version_done)
         versions = run.versions
         report = difficulty.compare(difficulty.measure_versions(versions))
         record = manifest(bank, versions)
         record["difficulty"] = report.as_dict()
-        students = [_assign(bank, s, version_ids) for s in options.roster]
         layout: dict[str, Any] = {"fixed": options.fixed_layout}
         if make_pdf:
             layout = run.finish(students)

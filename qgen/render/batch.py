@@ -132,6 +132,14 @@ class Labels:
         self.docs: dict[str, dict[int, tuple[Path, int]]] = {}  # kind -> N -> (label PDF, its first page)
         self.made = 0
 
+    def warm(self, kind: str, upto: int = 16) -> None:
+        """Compile the labels of papers of up to `upto` pages now (a core is idle while the first
+        versions are solved), so that no finished run waits for them."""
+        with self.lock:
+            if not self.docs.get(kind):
+                self.docs.setdefault(kind, {})
+                self._make(kind, 1, upto)
+
     def pieces(self, kind: str, pages: int) -> tuple[stamp.Piece, ...]:
         """The label pieces of a `pages`-page paper of `kind` (compiling its labels if need be)."""
         from qgen.render import stamp
@@ -171,11 +179,12 @@ class Compiler:
     def __init__(self, preambles: dict[str, str], workdir: Path, *, jobs: int | None = None, timeout: float = 120,
                  engine: str = "pdflatex", totals: dict[str, int] | None = None, batch_size: int | None = None,
                  on_batch: Callable[[list[tuple[PaperJob, PaperLayout]]], None] | None = None,
-                 warm: bool = False) -> None:
+                 warm: bool = False, on_warm: Callable[[str], None] | None = None, start: bool = True) -> None:
         if jobs is not None and jobs < 1:
             raise RenderError(f"the number of parallel LaTeX jobs must be at least 1, not {jobs}")
         require_tex(engine)
         self.preambles, self.engine, self.timeout, self.on_batch = preambles, engine, timeout, on_batch
+        self.on_warm = on_warm  # called by a thread with its kind, once the format is ready: work for idle cores
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.workers = max(1, jobs or os.cpu_count() or 1)
@@ -197,6 +206,11 @@ class Compiler:
         kinds = list(preambles) if warm and engine == "pdflatex" else []
         self.threads = [threading.Thread(target=self._work, args=(kinds[i] if i < len(kinds) else None,),
                                          name=f"qgen-latex-{i}", daemon=True) for i in range(self.workers)]
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the compiling threads (done by the constructor unless start=False)."""
         for thread in self.threads:
             thread.start()
 
@@ -244,6 +258,8 @@ class Compiler:
         if warm is not None:
             try:
                 self.format_for(warm)
+                if self.on_warm is not None:
+                    self.on_warm(warm)
             except BaseException as err:  # noqa: BLE001 (never leave the caller waiting on a dead thread)
                 self._failed(f"{type(err).__name__}: {err}")
         while True:

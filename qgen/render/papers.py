@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -74,7 +75,10 @@ class SetRun:
         self.tell, self.make_pdf, self.expected = tell, make_pdf, expected
         self.name_groups = engines.roster_groups(options.roster)
         self.fixed: dict[str, Any] = {}
-        self.student_papers: list[Any] = []
+        self.students: list[dict[str, str]] = []
+        self.student_papers: dict[str, Any] = {}  # by file
+        self.stamp_docs: list[tuple[Path, int]] = []  # per student: (stamp PDF, first stamp page)
+        self.stamp_lock = threading.Lock()
         self.pool: ProcessPoolExecutor | None = None
         self.versions: list[Version] = []
         self.papers: list[Paper] = []
@@ -89,9 +93,10 @@ class SetRun:
         self.stamp_text = ""
         self.groups: set[str] = set()
 
-    def start(self) -> None:
+    def start(self, students: list[dict[str, str]]) -> None:
         """Before the first version: fail at once if LuaLaTeX or a font for the names is missing,
         and start the worker processes that write the PDFs."""
+        self.students = students
         if not self.make_pdf:
             return
         if self.name_groups:
@@ -109,8 +114,10 @@ class SetRun:
             self.stream = False
         if self.stream:
             self.compiler = batch.Compiler(self.heads, self.work, jobs=self.jobs, timeout=self.timeout,
-                                           totals=self.totals, on_batch=self._write_batch, warm=True)
+                                           totals=self.totals, on_batch=self._write_batch, warm=True,
+                                           on_warm=lambda kind: self.labels.warm(kind), start=False)
             self.labels = batch.Labels(self.compiler)
+            self.compiler.start()
 
     # -- versions as they are solved --------------------------------------------------------
     def version_done(self, v: Version) -> None:
@@ -150,6 +157,7 @@ class SetRun:
             with contextlib.suppress(Exception):  # a cancelled or failed write is redone anyway
                 future.result()
         self.writes.clear()
+        self.stamp_docs, self.student_papers = [], {}
 
     @property
     def totals(self) -> dict[str, int]:
@@ -176,10 +184,10 @@ class SetRun:
             layout.update(self.fixed)
         pages = {name: lay.pages for name, lay in self.layouts.items()}
         if students:
-            self._students(students)
+            _field_positions({s["version"]: self.layouts[f"exam-{s['version']}"] for s in students})
             for s in students:
                 pages[f"paper-{Path(s['paper']).stem}"] = self.layouts[f"exam-{s['version']}"].pages
-        elif self.options.combined:
+        if self.options.combined:
             self._combined(students)
         self._wait()
         layout["pages"] = dict(sorted(pages.items()))
@@ -207,8 +215,10 @@ class SetRun:
             self.pool = None
 
     def _write_batch(self, done: list[tuple[batch.PaperJob, batch.PaperLayout]]) -> None:
-        """A LaTeX run's papers: cut them out, with their page labels and codes, in a worker process."""
+        """A LaTeX run's papers: cut them out, with their page labels and codes, in a worker process;
+        and the papers of the students who sit its versions."""
         self._submit([self._cut(job, layout) for job, layout in done], len(done))
+        self._students_of(done)
 
     def _cut(self, job: batch.PaperJob, layout: batch.PaperLayout, **extra: Any) -> Any:
         pieces = self.labels.pieces(job.kind, layout.pages) + extra.pop("pieces", ())
@@ -283,34 +293,43 @@ class SetRun:
         return compiler.close()
 
     # -- students ---------------------------------------------------------------------------
-    def _students(self, students: list[dict[str, str]]) -> None:
-        """Each student's paper: their version's pages, their fields from the stamp document, their codes."""
+    def _students_of(self, done: list[tuple[batch.PaperJob, batch.PaperLayout]]) -> None:
+        """Write the papers of the students whose versions' exams are in `done` (a finished run):
+        the stamp documents are compiled first, from the first run's field positions."""
+        exams = {job.name: layout for job, layout in done if job.kind == "exam"}
+        if not self.students or not exams:
+            return
+        with self.stamp_lock:
+            if not self.stamp_docs:
+                self._stamp_documents(next(iter(exams.values())).fields)
+        papers = [self._student_paper(i, s, exams[f"exam-{s['version']}"]) for i, s in enumerate(self.students)
+                  if f"exam-{s['version']}" in exams]
+        for i in range(0, len(papers), STUDENTS_PER_TASK):
+            self._submit(papers[i:i + STUDENTS_PER_TASK], len(papers[i:i + STUDENTS_PER_TASK]))
+        with self.stamp_lock:
+            self.student_papers.update({p.dest: p for p in papers})
 
-        at = _field_positions({s["version"]: self.layouts[f"exam-{s['version']}"] for s in students})
-        engine, head = self._stamp_engine(students)
+    def _stamp_documents(self, fields: dict[str, tuple[int, int, int]]) -> None:
+        """Compile the students' stamp documents (in parallel chunks) with the fields at `fields`."""
+        at = {f: (x, y) for f, (_, x, y) in fields.items()}
+        self.stamp_fields = fields
+        engine, head = self._stamp_engine()
         rows = self.stamp_rows
         parts = _chunks(rows, max(1, min(self.jobs or 2, len(rows) // 50 or 1)))
-        self.stamp_text = stamp_document(head, {f: (x, y) for f, (_, x, y) in at.items()}, rows)
-        docs = self._compile_stamps(parts, head, at, engine)
-        parts = _chunks(students, max(1, min(self.jobs or 2, len(rows) // 50 or 1)))
-        self.student_papers = []
+        self.stamp_text = stamp_document(head, at, rows)
+        docs = self._compile_stamps(parts, head, fields, engine)
         per = 3 if "sheetname" in at else 2  # stamp pages per student
-        for chunk, doc in zip(parts, docs):
-            for index, s in enumerate(chunk):
-                layout = self.layouts[f"exam-{s['version']}"]
-                job = batch.PaperJob(name=f"paper-{Path(s['paper']).stem}", kind="exam", body="",
-                                     dest=self.staging / s["paper"],
-                                     title=f"{self.bank.title}: {s['name'] or s['id']}, version {s['version']}",
-                                     qr=_codes(self.bank.exam_id, s["version"], s["id"]) if self.options.qr else None)
-                pieces = _pieces(layout, index * per, self.page_size)
-                self.student_papers.append(self._cut(job, layout, stamp=(str(doc), index * per), pieces=pieces))
-        if self.options.combined:  # the longest task first, beside the papers' tasks
-            self._combined(students)
-        for i in range(0, len(self.student_papers), STUDENTS_PER_TASK):
-            chunk = self.student_papers[i:i + STUDENTS_PER_TASK]
-            self._submit(chunk, len(chunk))
+        self.stamp_docs = [(doc, index * per) for part, doc in zip(parts, docs) for index in range(len(part))]
 
-    def _stamp_engine(self, students: list[dict[str, str]]) -> tuple[str, str]:
+    def _student_paper(self, i: int, s: dict[str, str], layout: batch.PaperLayout) -> Any:
+        doc, first = self.stamp_docs[i]
+        job = batch.PaperJob(name=f"paper-{Path(s['paper']).stem}", kind="exam", body="",
+                             dest=self.staging / s["paper"],
+                             title=f"{self.bank.title}: {s['name'] or s['id']}, version {s['version']}",
+                             qr=_codes(self.bank.exam_id, s["version"], s["id"]) if self.options.qr else None)
+        return self._cut(job, layout, stamp=(str(doc), first), pieces=_pieces(layout, first, self.page_size))
+
+    def _stamp_engine(self) -> tuple[str, str]:
         if not self.name_groups:
             return self.engine, self.heads["exam"]
         groups = self.name_groups | self.groups
@@ -360,7 +379,7 @@ class SetRun:
         return rel
 
     def _combined(self, students: list[dict[str, str]]) -> None:
-        exams = self.student_papers if students else \
+        exams = [self.student_papers[str(self.staging / s["paper"])] for s in students] if students else \
             [self._cut(p.job, self.layouts[p.job.name]) for p in self.papers if p.job.kind == "exam"]
         keys = [self._cut(p.job, self.layouts[p.job.name]) for p in self.papers if p.job.kind == "key"]
         duplex = self.options.duplex
