@@ -85,19 +85,19 @@ def test_qr_position_is_the_templates_corner():
     assert x + size == pytest.approx(A4[0] - 12 * mm)
 
 
-def test_qr_operators_fill_exactly_the_dark_modules():
+def test_qr_operators_paint_exactly_the_dark_modules():
     text = qr.payload("ml-midterm", "3", page=2, student="O'Brien")
     ops = stamp.qr_operators(text, 10, 20, 45).decode()
-    assert ops.startswith("q 0 g ") and ops.endswith("f Q")
+    assert ops.startswith("q 0 g ") and ops.endswith("EI Q")
     modules = qr.matrix(text)
     n = len(modules)
-    unit, x, y = (float(v) for v in re.match(r"q 0 g (\S+) 0 0 \S+ (\S+) (\S+) cm", ops).groups())
-    assert (unit * n, x, y) == pytest.approx((45, 10, 20), abs=1e-3)
-    dark = set()
-    for column, row, length in re.findall(r"(\d+) (\d+) (\d+) 1 re", ops):
-        dark |= {(n - 1 - int(row), int(column) + i) for i in range(int(length))}
-    assert dark == {(r, c) for r in range(n) for c in range(n) if modules[r][c]}
-
+    size, x, y = (float(v) for v in re.match(r"q 0 g (\S+) 0 0 \S+ (\S+) (\S+) cm", ops).groups())
+    assert (size, x, y) == pytest.approx((45, 10, 20), abs=1e-3)
+    assert f"/W {n} /H {n} /BPC 1 /IM true /D [1 0]" in ops
+    data = bytes.fromhex(re.search(r"ID\n([0-9a-f]*)>", ops)[1])
+    width = (n + 7) // 8
+    bits = [[bool(data[r * width + c // 8] >> (7 - c % 8) & 1) for c in range(n)] for r in range(n)]
+    assert bits == [list(row) for row in modules]
 
 def test_every_page_carries_its_own_code_in_the_corner(tmp_path):
     zxingcpp = pytest.importorskip("zxingcpp")

@@ -45,6 +45,7 @@ _PDFLATEX = (
 _LUALATEX = ("lualatex", "--nosocket", *_PDFLATEX[1:])
 _COMMANDS = {"pdflatex": _PDFLATEX, "lualatex": _LUALATEX}
 MAX_BATCH = 40  # papers per LaTeX run: enough to pay for a run, small enough to spread
+MIN_BATCH = 8
 MIN_RUN = 4  # papers an idle worker waits for before a run smaller than a full one: a run costs ~0.1 s to start
 # In qgen's own documents: a figure drawn once per run, and the page labels put on afterwards.
 OWN = r"\def\qgensharefigures{}\def\qgenpagelabelslater{}"
@@ -293,10 +294,11 @@ class Compiler:
             self.closed = True
 
     def _size(self, kind: str) -> int:
-        """Papers per run: about two runs per worker and kind, to pay for each run's start."""
+        """Papers per run: about two runs per worker and kind, to pay for each run's start, and at
+        least MIN_BATCH (a small set's runs would be mostly start)."""
         if self.batch_size:
             return self.batch_size
-        return max(1, min(MAX_BATCH, math.ceil(self.totals.get(kind, MAX_BATCH) / (2 * self.workers))))
+        return max(MIN_BATCH, min(MAX_BATCH, math.ceil(self.totals.get(kind, MAX_BATCH) / (2 * self.workers))))
 
     def _take(self) -> tuple[str, list[PaperJob]] | None:
         """The next run, (kind, papers), or None to wait for more papers. A full run when there is

@@ -80,6 +80,7 @@ class SetRun:
         self.stamp_docs: list[tuple[Path, int]] = []  # per student: (stamp PDF, first stamp page)
         self.stamp_lock = threading.Lock()
         self.pool: ProcessPoolExecutor | None = None
+        self.merge_pool: ProcessPoolExecutor | None = None
         self.versions: list[Version] = []
         self.papers: list[Paper] = []
         self.heads: dict[str, str] = {}
@@ -105,6 +106,8 @@ class SetRun:
         import qgen.render.stamp  # noqa: F401  (imported once here, so that forked workers have it)
 
         self.pool = _pool(self.jobs)
+        if self.options.combined:  # its own process: the merge starts as soon as the papers are known
+            self.merge_pool = _pool(1)
         b = self.bank  # the preambles need no version: LaTeX can load them while version 1 is solved
         self.context = exam_context(title=b.title, course=b.course, date=b.date, instructions=b.instructions,
                                     exam_id=b.exam_id, version="", places=b.places, questions=(), paper=b.paper)
@@ -210,9 +213,13 @@ class SetRun:
         """After a failure: no more LaTeX, no more writing."""
         if self.compiler is not None:
             self.compiler.cancel()
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        self._close_pools()
+
+    def _close_pools(self) -> None:
+        for pool in (self.pool, self.merge_pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = self.merge_pool = None
 
     def _write_batch(self, done: list[tuple[batch.PaperJob, batch.PaperLayout]]) -> None:
         """A LaTeX run's papers: cut them out, with their page labels and codes, in a worker process;
@@ -232,7 +239,8 @@ class SetRun:
         if combined is None:
             future = self.pool.submit(stamp.write_papers, papers)
         else:
-            future = self.pool.submit(stamp.write_combined, papers, combined[0], duplex=combined[1])
+            pool = self.merge_pool or self.pool
+            future = pool.submit(stamp.write_combined, papers, combined[0], duplex=combined[1])
         self.writes.append((future, count))
 
     def _wait(self) -> None:
@@ -247,9 +255,7 @@ class SetRun:
                     raise RenderError(f"writing the PDFs failed: {type(err).__name__}: {err}") from None
                 self.tell("pdf", count)
         finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=True, cancel_futures=True)
-                self.pool = None
+            self._close_pools()
 
     def _compile_at_once(self) -> dict[str, batch.PaperLayout]:
         """All papers at once (LuaLaTeX, or a fixed layout); with a fixed layout, first settle the
