@@ -254,7 +254,7 @@ def test_fixed_layout_gives_20_versions_the_same_pages(tmp_path):
     assert len(set(natural.values())) > 1, "the test needs versions whose layouts differ"
 
     out = tmp_path / "out"
-    result = write_exam_set(bank, ids, out, options=Options(fixed_layout=True))
+    result = write_exam_set(bank, ids, out, options=Options(fixed_layout=True, roster=load_roster(_roster(tmp_path))))
     counts = {v: len(PdfReader(out / f"exam-{v}.pdf").pages) for v in ids}
     assert len(set(counts.values())) == 1 and counts["1"] == result.layout["exam_pages"], counts
     starts = {v: _question_pages(out / f"exam-{v}.pdf") for v in ids}
@@ -263,6 +263,9 @@ def test_fixed_layout_gives_20_versions_the_same_pages(tmp_path):
     assert sorted(starts["1"]) == [1, 2, 3, 4]
     padded = [t for v in ids for t in _pages_text(out / f"exam-{v}.pdf") if "left blank on purpose" in t]
     assert padded, "some version needed a blank page"
+    for s in result.students:  # a student's paper keeps the fixed layout: it is their version's pages
+        assert len(PdfReader(out / s["paper"]).pages) == counts["1"]
+        assert _question_pages(out / s["paper"]) == starts["1"]
 
 
 def _job(tmp_path, name, body_lines):
