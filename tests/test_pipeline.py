@@ -7,8 +7,9 @@ import pikepdf
 import pytest
 
 from qgen.errors import RenderError
-from qgen.render import batch, formats, papers, pdf
+from qgen.render import batch, formats, pdf, personal
 from qgen.render.exam import assemble, preamble, tables
+from qgen.render.labels import Labels
 from tests.conftest import needs_latex, needs_pdftotext
 
 FIGURE = r"\qgenfigure{\begin{tikzpicture}\draw[->] (0,0) -- (2,1) node[right] {$x_1$};\end{tikzpicture}}"
@@ -84,7 +85,7 @@ def test_every_paper_is_compiled_once_and_labelled_with_its_own_count(tmp_path):
     layouts = compiler.close()
     assert sorted(seen) == sorted(j.name for j in jobs)  # each once: no second pass for a page count
     assert {layouts[j.name].pages for j in jobs} == {1, 2, 3}
-    labels = batch.Labels(compiler)
+    labels = Labels(compiler)
     from qgen.render import stamp
 
     stamp.write_papers([batch.cut(j, layouts[j.name], pieces=labels.pieces("exam", layouts[j.name].pages))
@@ -99,8 +100,8 @@ def test_every_paper_is_compiled_once_and_labelled_with_its_own_count(tmp_path):
 def test_students_fields_must_sit_where_every_version_has_them():
     same = {"1": batch.PaperLayout(9, 9, {}, {"name": (1, 10, 20), "id": (1, 30, 20), "footer": (1, 5, 5)}),
             "2": batch.PaperLayout(8, 8, {}, {"name": (1, 10, 20), "id": (1, 30, 20), "footer": (1, 5, 5)})}
-    assert papers._field_positions(same)["name"] == (1, 10, 20)
+    assert personal.field_positions(same)["name"] == (1, 10, 20)
     moved = dict(same, **{"3": batch.PaperLayout(9, 9, {}, {"name": (1, 10, 99), "id": (1, 30, 20),
                                                                "footer": (1, 5, 5)})})
     with pytest.raises(RenderError, match=r"exam-3: its name field is not where the other versions have it"):
-        papers._field_positions(moved)
+        personal.field_positions(moved)

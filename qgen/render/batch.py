@@ -10,7 +10,7 @@ the preamble and TikZ.
 the papers waiting of one kind, so LaTeX starts on the first versions while the later ones are
 being solved. Every paper is compiled once: the one thing a paper's pages would need from a
 later pass, "Page 2 of 9", is left out of qgen's own documents (\qgenpagelabelslater) and put on
-afterwards from a small document of page labels (`label_document`). A compiled paper is pages of
+afterwards from a small document of page labels (qgen.render.labels). A compiled paper is pages of
 its batch's PDF (PaperLayout.source): qgen.render.stamp cuts them out and puts the page labels,
 QR codes and students' fields on, in worker processes.
 """
@@ -101,6 +101,8 @@ def compile_papers(
     for p in papers:
         compiler.add(p)
     layouts = compiler.close()
+    from qgen.render.labels import Labels
+
     labels = Labels(compiler)
     stamp.write_papers([cut(p, layouts[p.name], pieces=labels.pieces(p.kind, layouts[p.name].pages))
                         for p in papers])
@@ -118,55 +120,6 @@ def cut(job: PaperJob, layout: PaperLayout, **extra) -> stamp.Paper:
     source, first = layout.source
     return stamp.Paper(dest=str(job.dest), source=str(source), first=first, count=layout.pages,
                        title=job.title or job.name, qr=tuple(job.qr(layout.pages)) if job.qr else (), **extra)
-
-
-class Labels:
-    """The page labels ("Page k of N") of a set's papers: per kind, small documents of label
-    pages for N = 1 … (compiled on first need, with the kind's preamble, so the label sits where
-    the paper's footer has it), drawn over each paper's pages by qgen.render.stamp."""
-
-    SPARE = 4  # page counts beyond the largest seen that a label document covers too
-
-    def __init__(self, compiler: Compiler) -> None:
-        self.compiler = compiler
-        self.lock = threading.Lock()
-        self.docs: dict[str, dict[int, tuple[Path, int]]] = {}  # kind -> N -> (label PDF, its first page)
-        self.made = 0
-
-    def warm(self, kind: str, upto: int = 16) -> None:
-        """Compile the labels of papers of up to `upto` pages now (a core is idle while the first
-        versions are solved), so that no finished run waits for them."""
-        with self.lock:
-            if not self.docs.get(kind):
-                self.docs.setdefault(kind, {})
-                self._make(kind, 1, upto)
-
-    def pieces(self, kind: str, pages: int) -> tuple[stamp.Piece, ...]:
-        """The label pieces of a `pages`-page paper of `kind` (compiling its labels if need be)."""
-        from qgen.render import stamp
-
-        with self.lock:
-            covered = self.docs.setdefault(kind, {})
-            if pages not in covered:
-                self._make(kind, max(covered, default=0) + 1, pages + self.SPARE)
-            path, first = covered[pages]
-        return tuple(stamp.Piece(page=j, rect=PAGE, stamp=first + j, source=str(path)) for j in range(pages))
-
-    def _make(self, kind: str, low: int, high: int) -> None:
-        c = self.compiler
-        self.made += 1
-        head = c.preambles[kind]
-        body = "\n".join(rf"\qgenlabels{{{n}}}" for n in range(low, high + 1))
-        text = f"{head.rstrip()}\n\\begin{{document}}\n{body}\n\\end{{document}}\n"
-        path = compile_document(c.workdir / f"labels-{kind}-{self.made}", text, head, c.format_for(kind), c.timeout,
-                                c.running, c.engine)
-        at = 0
-        for n in range(low, high + 1):
-            self.docs[kind][n] = (path, at)
-            at += n
-
-
-PAGE = (0.0, 0.0, 3000.0, 3000.0)  # a clip rectangle holding any page
 
 
 class Compiler:

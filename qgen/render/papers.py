@@ -29,7 +29,7 @@ from typing import Any
 from qgen.bank import Bank
 from qgen.errors import QgenError, RenderError
 from qgen.generate import Version, manifest
-from qgen.render import batch, engines, pdf, scripts
+from qgen.render import batch, engines, pdf, personal, scripts
 from qgen.render.exam import (
     answer_sheet_cells,
     exam_context,
@@ -37,6 +37,7 @@ from qgen.render.exam import (
     preamble,
     stamp_document,
 )
+from qgen.render.labels import Labels
 from qgen.render.qr import payload
 from qgen.render.space import with_space
 
@@ -119,7 +120,7 @@ class SetRun:
             self.compiler = batch.Compiler(self.heads, self.work, jobs=self.jobs, timeout=self.timeout,
                                            totals=self.totals, on_batch=self._write_batch, warm=True,
                                            on_warm=lambda kind: self.labels.warm(kind), start=False)
-            self.labels = batch.Labels(self.compiler)
+            self.labels = Labels(self.compiler)
             self.compiler.start()
 
     # -- versions as they are solved --------------------------------------------------------
@@ -187,7 +188,7 @@ class SetRun:
             layout.update(self.fixed)
         pages = {name: lay.pages for name, lay in self.layouts.items()}
         if students:
-            _field_positions({s["version"]: self.layouts[f"exam-{s['version']}"] for s in students})
+            personal.field_positions({s["version"]: self.layouts[f"exam-{s['version']}"] for s in students})
             for s in students:
                 pages[f"paper-{Path(s['paper']).stem}"] = self.layouts[f"exam-{s['version']}"].pages
         if self.options.combined:
@@ -293,7 +294,7 @@ class SetRun:
         compiler = batch.Compiler(self.heads, self.work / stage, jobs=self.jobs, timeout=self.timeout,
                                   engine=self.engine, totals=counts)
         self.compiler = compiler
-        self.labels = batch.Labels(compiler)
+        self.labels = Labels(compiler)
         for job in jobs:
             compiler.add(job)
         return compiler.close()
@@ -333,7 +334,7 @@ class SetRun:
                              dest=self.staging / s["paper"],
                              title=f"{self.bank.title}: {s['name'] or s['id']}, version {s['version']}",
                              qr=_codes(self.bank.exam_id, s["version"], s["id"]) if self.options.qr else None)
-        return self._cut(job, layout, stamp=(str(doc), first), pieces=_pieces(layout, first, self.page_size))
+        return self._cut(job, layout, stamp=(str(doc), first), pieces=personal.pieces(layout, first, self.page_size))
 
     def _stamp_engine(self) -> tuple[str, str]:
         if not self.name_groups:
@@ -424,33 +425,6 @@ def _codes(exam_id: str, version: str, student: str | None) -> Callable[[int], t
     def make(pages: int) -> tuple[str, ...]:
         return tuple(payload(exam_id, version, page=n, student=student) for n in range(1, pages + 1))
     return make
-
-
-def _field_positions(layouts: dict[str, batch.PaperLayout]) -> dict[str, tuple[int, int, int]]:
-    """Where the students' fields are: the same on every version's exam, or a RenderError."""
-    found: dict[str, tuple[int, int, int]] = {}
-    for version, layout in layouts.items():
-        for name, (page, x, y) in layout.fields.items():
-            if name in found and found[name][1:] != (x, y):
-                raise RenderError(f"exam-{version}: its {name} field is not where the other versions have it "
-                                  f"({x}, {y} sp against {found[name][1:]}); a student's name would be misplaced")
-            found.setdefault(name, (page, x, y))
-    missing = [f for f in ("name", "id", "footer") if f not in found]
-    if missing:
-        raise RenderError(f"the exams' page log has no position for {', '.join(missing)}")
-    return found
-
-
-def _pieces(layout: batch.PaperLayout, first: int, size: tuple[float, float]) -> tuple[Any, ...]:
-    """What goes on each page of a student's paper: a page of their stamp pages (which start at
-    page `first` of the stamp PDF: the cover's fields, a later page's footer id, the answer
-    sheet's fields; see the template's qgenstamp), drawn whole over the page."""
-    from qgen.render import stamp
-
-    sheet = layout.fields["sheetname"][0] - 1 if "sheetname" in layout.fields else None
-    page = (0.0, 0.0, *size)
-    return tuple(stamp.Piece(page=j, rect=page, stamp=first + (0 if j == 0 else 2 if j == sheet else 1))
-                 for j in range(layout.pages))
 
 
 def version_paper(bank: Bank, v: Version, exam: dict[str, Any], staging: Path, *, key: bool, qr: bool = False,
