@@ -89,7 +89,6 @@ def compile_papers(
     jobs: int | None = None,
     timeout: float = 120,
     batch_size: int | None = None,
-    on_done: Callable[[PaperJob], None] | None = None,
     engine: str = "pdflatex",
 ) -> dict[str, PaperLayout]:
     """Compile `papers` (all known at once), write each one's PDF to its `dest` (QR codes on),
@@ -106,9 +105,6 @@ def compile_papers(
     labels = Labels(compiler)
     stamp.write_papers([cut(p, layouts[p.name], pieces=labels.pieces(p.kind, layouts[p.name].pages))
                         for p in papers])
-    if on_done is not None:
-        for p in papers:
-            on_done(p)
     return layouts
 
 

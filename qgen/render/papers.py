@@ -319,12 +319,11 @@ class SetRun:
     def _stamp_documents(self, fields: dict[str, tuple[int, int, int]]) -> None:
         """Compile the students' stamp documents (in parallel chunks) with the fields at `fields`."""
         at = {f: (x, y) for f, (_, x, y) in fields.items()}
-        self.stamp_fields = fields
         engine, head = self._stamp_engine()
         rows = self.stamp_rows
         parts = _chunks(rows, max(1, min(self.jobs or 2, len(rows) // 50 or 1)))
         self.stamp_text = stamp_document(head, at, rows)
-        docs = self._compile_stamps(parts, head, fields, engine)
+        docs = self._compile_stamps(parts, head, at, engine)
         per = 3 if "sheetname" in at else 2  # stamp pages per student
         self.stamp_docs = [(doc, index * per) for part, doc in zip(parts, docs) for index in range(len(part))]
 
@@ -343,18 +342,18 @@ class SetRun:
         return scripts.LUALATEX, preamble(self.context, key=False, qr=self.options.qr,
                                           fonts=scripts.font_setup(groups))
 
-    def _compile_stamps(self, parts: list[list[dict[str, str]]], head: str, at: dict[str, tuple[int, int, int]],
+    def _compile_stamps(self, parts: list[list[dict[str, str]]], head: str, at: dict[str, tuple[int, int]],
                         engine: str) -> list[Path]:
         """The stamp documents (one per chunk of students), compiled in parallel; their PDFs."""
         folder = self.work / "stamps"
         folder.mkdir(parents=True, exist_ok=True)
+        running = self.compiler.running if self.compiler is not None else pdf._Running()  # one interrupt stops all
         fmt = None
         if engine == scripts.PDFLATEX:
             from qgen.render import formats
 
-            fmt = formats.prepare(head, folder, "exam", pdf._Running(), self.timeout)
-        running = pdf._Running()
-        texts = [stamp_document(head, {f: (x, y) for f, (_, x, y) in at.items()}, chunk) for chunk in parts]
+            fmt = formats.prepare(head, folder, "exam", running, self.timeout)
+        texts = [stamp_document(head, at, chunk) for chunk in parts]
 
         def one(index: int) -> Path:
             return batch.compile_document(folder / f"stamps-{index + 1}", texts[index], head, fmt, self.timeout,
