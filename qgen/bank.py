@@ -89,6 +89,7 @@ class Bank:
     ecf: float = 1.0  # share of the credit an answer right for the student's own earlier answers earns
     slip_credit: float = 0.0  # share of the credit a wrong answer with a diagnosed slip earns
     paper: str = "a4"  # the paper size of every PDF: a4 or letter
+    families: tuple[Any, ...] = ()  # the course's own families it loaded (qgen.families.course.Source)
 
 
 MAX_VERSIONS = 10_000  # also the limit of --versions
@@ -128,7 +129,8 @@ def load_bank(path: str | Path) -> Bank:
     data = read_yaml(path)
     if not isinstance(data, Mapping):
         raise BankError(f"{path}: a bank is a mapping with 'exam' and 'questions'")
-    _known(path, data, {"exam", "questions"}, "bank")
+    _known(path, data, {"exam", "questions", "families"}, "bank")
+    sources = _course_families(path, data)
     exam = data.get("exam")
     if not isinstance(exam, Mapping):
         raise BankError(f"{_at(path, data, 'exam')}: exam: missing or not a mapping (it needs at least id and title)")
@@ -166,7 +168,25 @@ def load_bank(path: str | Path) -> Bank:
     questions = tuple(_question(path, raw_questions, i, notation, places, rules) for i in range(len(raw_questions)))
     return Bank(path, exam_id, _text(path, exam, "title", "exam", "Exam"), _text(path, exam, "course", "exam"),
                 _text(path, exam, "date", "exam"), _text(path, exam, "instructions", "exam"), notation, places,
-                versions, questions, rules, float(ecf), float(slip), paper)
+                versions, questions, rules, float(ecf), float(slip), paper, sources)
+
+
+def _course_families(path: Path, data: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Load the course's own families a bank lists (`families: [my_families/, extra.py]`, relative to it)."""
+    from qgen.families import course
+
+    entries = data.get("families")
+    if entries is None:
+        return ()
+    if not isinstance(entries, list) or not all(isinstance(e, str) and e.strip() for e in entries):
+        raise BankError(f"{_at(path, data, 'families')}: families: expected a list of folders or .py files of "
+                        "family modules, relative to the bank, e.g. [my_families/]")
+    files: list[Path] = []
+    for n, entry in enumerate(entries):
+        line = getattr(entries, "lines", {}).get(n) or getattr(data, "lines", {}).get("families")
+        where = f"{path}:{line}: families[{n}]" if line else f"{path}: families[{n}]"
+        files += course.module_files(path.parent / entry, where)
+    return tuple(course.load_files(files, families.INDEX))
 
 
 def _rules(path: Path, m: Mapping[str, Any], where: str, allowed: list[str], inherited: rl.Rules) -> rl.Rules:

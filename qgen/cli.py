@@ -29,6 +29,9 @@ class _Group(click.Group):
             raise click.ClickException(_one_line(str(e))) from None
         except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader went away (`qgen check BANK | head`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except Exception as e:
             if os.environ.get("QGEN_DEBUG"):
                 raise
@@ -87,15 +90,61 @@ class _Bar:
             self.bar = None
 
 
+_FAMILIES_HELP = ("A folder (or .py file) of the course's own family modules, as a bank's `families:` lists them; "
+                  "repeat for several.")
+
+
+def _families_option(f):
+    return click.option("--families", "family_paths", multiple=True, metavar="PATH",
+                        type=click.Path(exists=True, path_type=Path), help=_FAMILIES_HELP)(f)
+
+
+def _load_course(paths: tuple[Path, ...]) -> list[str]:
+    """Load the course families of --families; their names."""
+    if not paths:
+        return []
+    from qgen.families import INDEX, course
+
+    files = [f for p in paths for f in course.module_files(p, "--families")]
+    return [s.name for s in course.load_files(files, INDEX)]
+
+
 @main.command("list")
-def list_families() -> None:
-    """List the question families with a one-line description."""
+@_families_option
+def list_families(family_paths: tuple[Path, ...]) -> None:
+    """List the question families with a one-line description (qgen's, installed ones, --families)."""
     from qgen import families
+    from qgen.families import course
 
     # from the registry's index: importing every family (numpy, sympy, ...) would take most of a second
-    width = max(len(name) for name in families.INDEX)
-    for name in sorted(families.INDEX):
-        click.echo(f"{name:<{width}}  {families.summary(name)}")
+    names = {name: families.summary(name) for name in families.INDEX}
+    for ep in course.entry_points():
+        names.setdefault(ep.name, f"(installed: {ep.value})")
+    for name in _load_course(family_paths):
+        names[name] = families.summary(name)
+    width = max(len(name) for name in names)
+    for name in sorted(names):
+        click.echo(f"{name:<{width}}  {names[name]}")
+
+
+@main.group("family")
+def family_group() -> None:
+    """A course's own question families (docs/families.md)."""
+
+
+@family_group.command("new")
+@click.argument("name")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The course folder to write into.")
+@_quiet
+def family_new(name: str, folder: Path, quiet: bool) -> None:
+    """Write a runnable family NAME: its module and template (families/), a bank and a test."""
+    from qgen.families import scaffold
+
+    written = scaffold.write(name, folder)
+    bank = next(p for p in written if p.suffix == ".yaml")
+    _say(quiet, "wrote " + ", ".join(str(p) for p in written))
+    _say(quiet, f"next: qgen check {bank}   ·   pytest {folder / 'tests'}   ·   docs/families.md")
 
 
 @main.command()
@@ -107,9 +156,11 @@ def list_families() -> None:
               help="Notation profile for symbols and shapes (default: the params file's, else bias-column).")
 @click.option("--precision", type=click.IntRange(0, 10), default=None, help="Decimal places shown (default 4).")
 @click.option("--json", "as_json", is_flag=True, help="Print the instance, solution and parts as JSON.")
+@_families_option
 def solve(family: str, seed: int | None, params_file: Path | None, notation: str | None, precision: int | None,
-          as_json: bool) -> None:
+          as_json: bool, family_paths: tuple[Path, ...]) -> None:
     """Solve one instance of FAMILY and show every part's answer."""
+    _load_course(family_paths)
     # only what solving needs: the bank reader (yaml) for --params, the generator (jinja2, multiprocessing) for
     # --json's record, and of the families only FAMILY's module
     from qgen.solve import solve as solve_question

@@ -290,6 +290,10 @@ def _workers(jobs: int | None, questions: int, method: str | None = None) -> int
 def _start_worker(bank: Bank) -> None:
     global _BANK
     _BANK = bank
+    if bank.families:  # a spawned worker imports the course's families anew (a forked one has them)
+        from qgen.families import INDEX, course
+
+        course.load_files([s.file for s in bank.families if not s.entry_point], INDEX)
     _SEEN.clear()
 
 
@@ -361,11 +365,16 @@ def question_record(q: Question, seed: int | None) -> dict[str, Any]:
 
 def manifest(bank: Bank, versions: list[Version]) -> dict[str, Any]:
     """Everything needed to grade later without re-running the generator."""
+    from qgen.families import course
+
+    used = {q.family for v in versions for q in v.questions}
     return {
         "qgen": __version__,
         "exam": {"id": bank.exam_id, "title": bank.title, "course": bank.course, "date": bank.date,
                  "bank": bank.path.name, "precision": bank.places, "ecf": bank.ecf,
                  "slip_credit": bank.slip_credit},
+        **({"families": course.manifest_records([s for s in bank.families if s.name in used])}
+           if any(s.name in used for s in bank.families) else {}),
         "versions": [
             {"version": v.id, "points": sum(q.points for q in v.questions),
              "files": {"exam": f"exam-{v.id}.pdf", "key": f"key-{v.id}.pdf"},

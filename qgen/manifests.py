@@ -44,6 +44,10 @@ def load_manifest(exam_dir: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ManifestError(f"{path}: cannot be read ({e}); {_FIX}") from None
     check(record, str(path))
+    if "families" in record:  # the course's own families, from the copies `generate` kept beside the manifest
+        from qgen.families import course
+
+        course.load_recorded(exam_dir, record["families"], str(path))
     return record
 
 

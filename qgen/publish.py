@@ -28,6 +28,7 @@ from qgen import __version__, difficulty, safe_write
 from qgen.bank import Bank
 from qgen.csvout import to_csv
 from qgen.errors import QgenError, RenderError
+from qgen.families import course
 from qgen.generate import Draws, Version, build_versions, manifest
 from qgen.grade.columns import template_header
 from qgen.lock import hold
@@ -141,6 +142,10 @@ def _write_exam_set(bank: Bank, version_ids: list[str], out: Path, make_pdf: boo
         tex = [p.tex for p in run.papers]
         if students:
             tex.append(run.write_stamp_tex(students))
+        recorded = {r["name"] for r in record.get("families", ())}
+        for src, rel in course.copies([f for f in bank.families if f.name in recorded]):
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)  # the families that made these exams
+            shutil.copyfile(src, staging / rel)
         (staging / "manifest.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         (staging / "answers-template.csv").write_text(to_csv([template_header(record)]), encoding="utf-8")
         if students:

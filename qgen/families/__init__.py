@@ -7,6 +7,9 @@ jinja2 and, for some, sympy: most of a second), and `get` import only the family
 index cannot drift from the modules unnoticed: loading a family checks its name and summary
 against its line, and loading them all (`FAMILIES.values()`, which every bank does) checks that
 every module defining FAMILY has a line.
+
+A course's own families (qgen.families.course: a bank's `families:` folders, or installed packages'
+entry points) join the registry once loaded; their names never clash with these.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from qgen.errors import FamilyError
+from qgen.families import course
 
 if TYPE_CHECKING:
     from qgen.families.base import Family
@@ -89,23 +93,24 @@ def _check_modules() -> None:
 class _Registry(Mapping):
     """Family name -> Family, importing a family's module only when that family is looked up.
 
-    Its keys (and `len`, `in`) come from INDEX, so listing names costs nothing; `values()` and
-    `items()` need every family, so they load them all, in the index's order, checking the modules.
+    Its keys (and `len`, `in`) come from INDEX and the course families loaded so far, so listing
+    names costs nothing; `values()` and `items()` need every family, so they load them all, in the
+    index's order, checking the modules.
     """
 
     def __getitem__(self, name: str) -> Family:
-        if name not in INDEX:
-            raise KeyError(name)
-        return _load(name)
+        if name in INDEX:
+            return _load(name)
+        return course.loaded()[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(INDEX)
+        return iter([*INDEX, *course.loaded()])
 
     def __len__(self) -> int:
-        return len(INDEX)
+        return len(INDEX) + len(course.loaded())
 
     def __contains__(self, name: object) -> bool:
-        return name in INDEX
+        return name in INDEX or name in course.loaded()
 
     def values(self):  # type: ignore[override]
         _check_modules()
@@ -120,13 +125,17 @@ FAMILIES: Mapping[str, Family] = _Registry()
 
 
 def summary(name: str) -> str:
-    """A family's one-line description, without importing it (for `qgen list`)."""
-    return INDEX[name].summary
+    """A family's one-line description, without importing qgen's own (for `qgen list`)."""
+    return INDEX[name].summary if name in INDEX else FAMILIES[name].summary
 
 
 def get(name: str) -> Family:
-    """The family called `name`; an unknown name is an error listing the known ones."""
-    if name not in INDEX:
+    """The family called `name` (qgen's, a loaded course family, or an installed one); an unknown name is an
+    error listing the known ones."""
+    if name in INDEX:
+        return _load(name)
+    family = course.loaded().get(name) or course.load_entry_point(name, INDEX)
+    if family is None:
         raise FamilyError(f"unknown family {name!r}; known families: {', '.join(sorted(FAMILIES))} "
-                          "(see `qgen list`)")
-    return _load(name)
+                          "(see `qgen list`; a course's own family is loaded by its bank's `families:` list)")
+    return family

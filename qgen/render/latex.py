@@ -14,6 +14,7 @@ import functools
 import traceback
 from collections.abc import Sequence
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -142,6 +143,14 @@ def environment() -> jinja2.Environment:
         render_parts=_parts_macro("render_parts"), subheading=_parts_macro("subheading")
     )
     return env
+
+
+def add_template_folder(folder: Path) -> None:
+    """Let templates be found in `folder` too, after qgen's own (a course family's statement templates)."""
+    loader = environment().loader
+    assert isinstance(loader, jinja2.FileSystemLoader)
+    if str(folder) not in loader.searchpath:
+        loader.searchpath.append(str(folder))
 
 
 def _template_frame(exc: BaseException, name: str) -> str:
