@@ -191,3 +191,10 @@ def test_manifest_records_are_checked(tmp_path):
         "versions": [{"version": "1", "points": 0, "questions": []}]}))
     with pytest.raises(QgenError, match="expected a path inside the output folder"):
         load_manifest(tmp_path)
+
+
+def test_the_shipped_example_is_the_scaffold_as_written():
+    made = scaffold_files("one-neuron")
+    for rel in ("families/one_neuron.py", "families/one-neuron.tex.j2"):
+        shipped = ROOT / "banks" / "course-families" / Path(rel).name
+        assert shipped.read_text() == made[rel], f"regenerate {shipped} with `qgen family new one-neuron`"
