@@ -43,7 +43,7 @@ def summary_lines(run: DryRun) -> list[str]:
     bank, n = run.bank, len(run.versions)
     points = sum(q.points for q in run.versions[0].questions) if run.versions else 0
     mode = "no calculator" if not bank.rules.calculator else "calculator allowed"
-    lines = [f"{bank.path}: valid — exam {bank.exam_id!r}, {len(bank.questions)} questions, {points:g} points, "
+    lines = [f"{bank.path}: valid — exam {bank.exam_id!r}, {len(bank.questions)} question{'s' if len(bank.questions) != 1 else ''}, {points:g} points, "
              f"notation {bank.notation.name}, {mode}",
              f"dry run of {n} versions (the seeds `qgen generate` uses):"]
     for spec in bank.questions:

@@ -36,6 +36,7 @@ CONSTRAINTS: dict[str, str] = {
     "significant_answers": "every asked number that is not exactly 0 has two significant digits at the precision asked",
     "target_not_reached": "the prediction is at least 0.1 from its target, so the backward pass carries real numbers",
     "varied_nodes": "a computation graph has at most one node of value 0 and mostly distinct node values",
+    "varied_outputs": "a convolution's output has no all-0 row or column, at most a third 0s, mostly distinct values",
     "consistent_statement": "the rounded forward values a statement gives satisfy its relations as printed (y = s₁ + s₂)",
     "hand_arithmetic": "no-calculator mode: every intermediate is a short decimal or read from the printed table",
 }
@@ -70,9 +71,19 @@ def significant(value: float, places: int) -> bool:
 
 
 def problem(constraint: str, detail: str) -> str:
-    """A broken constraint as families report it: `"<constraint>: <detail>"`."""
-    assert constraint in CONSTRAINTS, constraint
+    """A broken constraint as families report it: `"<constraint>: <detail>"`.
+
+    The name is one of qgen's (CONSTRAINTS) or a course family's own, listed in its `constraints`.
+
+    >>> problem("tanh_not_saturated", "z = 3")
+    'tanh_not_saturated: z = 3'
+    """
+    if not _NAME.fullmatch(constraint):
+        raise ValueError(f"constraint name {constraint!r}: use lower-case letters, digits and _ (e.g. no_saturation)")
     return f"{constraint}: {detail}"
+
+
+_NAME = __import__("re").compile(r"[a-z][a-z0-9_]*")
 
 
 def constraint_of(problem_text: str) -> str:
