@@ -33,8 +33,9 @@ class Sym:
     """What a quantity is, independent of notation.
 
     name: x, y, W, b, z (pre-activation), a (activation), loss, objective, lr, d (a derivative
-    `of` by `wrt`) or new (the updated value `of` a parameter). Layers count from 1 (the first
-    weight layer); unit indices count from 1 and bias features are index 0.
+    `of` by `wrt`), new (the updated value `of` a parameter), sumexp (a softmax's Σ_j exp(z_j), S),
+    or an optimiser's constant or state (`_OPTIMISER`: decay, momentum, beta1, …, m, v, mhat, vhat).
+    Layers count from 1 (the first weight layer); unit indices count from 1 and bias features are index 0.
     """
 
     name: str
@@ -95,6 +96,12 @@ class Notation:
     point_style: str = "super"  # super | argument
     input_index: str = "sub"  # sub | bracket
     delta: str = ""
+    decay: str = r"\lambda"  # weight decay (qgen.nn.iterations); κ where the learning rate is λ
+    momentum: str = r"\mu"
+    beta1: str = r"\beta_{1}"  # Adam's decay rates; ρ₁, ρ₂ where β names the hidden activations
+    beta2: str = r"\beta_{2}"
+    epsilon: str = r"\epsilon"
+    penalty: str = r"\Omega"  # the weight-decay term (λ/2)·Σw²
     layers: int = field(default=2, compare=False)  # weight layers of the network being written
     out_width: int = field(default=1, compare=False)  # outputs of that network (1 drops ŷ's index)
     widths: tuple[int, ...] = field(default=(), compare=False)  # its widths, input first
@@ -242,10 +249,14 @@ class Notation:
             if delta is not None:
                 return delta
             return rf"\frac{{{self.d} {self.symbol(s.of)}}}{{{self.d} {self.symbol(s.wrt)}}}"
+        if n in _OPTIMISER:
+            return self._optimiser(s)
+        if n == "new" and s.of.name == "new":  # after two steps: W''
+            return f"{self.symbol(s.of)}'"
         if n == "new":  # {}: TeX takes {{\hat{y}}^{(1)}} for the accent atom itself, and ' would be a 2nd superscript
             lead = "{}" if s.of.point is not None and self.point_style == "super" else ""
             return f"{{{lead}{self.symbol(s.of)}}}'"
-        simple = {"lr": self.lr, "loss": self.loss, "objective": self.objective}
+        simple = {"lr": self.lr, "loss": self.loss, "objective": self.objective, "sumexp": "S"}  # S = Σ_j exp(z_j)
         if n in simple:
             return simple[n]
         if n == "x":
@@ -258,6 +269,16 @@ class Notation:
             output = s.layer == self.layers
             return self._neuron(n, s.layer, None if output and self.out_width == 1 else s.index[0])
         raise ValueError(f"no symbol for {s!r}")
+
+    def _optimiser(self, s: Sym) -> str:
+        """λ, μ, β₁, β₂, ε, the penalty Ω, J_reg, and optimiser state m_t(w), v_t(w), m̂_t(w), v̂_t(w)."""
+        n = s.name
+        if n in ("decay", "momentum", "beta1", "beta2", "epsilon", "penalty"):
+            return getattr(self, n)
+        if n == "regularised":
+            return rf"{{{self.objective}}}_{{\mathrm{{reg}}}}"
+        letter = {"velocity": "v", "m": "m", "v": "v", "mhat": r"\hat{m}", "vhat": r"\hat{v}"}[n]
+        return rf"{letter}_{{{s.index[0]}}}\left({self.symbol(s.of)}\right)"
 
     def _parameter(self, s: Sym) -> str:
         if self.bias == "flat":
@@ -347,6 +368,7 @@ PROFILES: dict[str, Notation] = {
     "bias-row": Notation(
         name="bias-row", bias="row", pre=r"\alpha", post=r"\beta", out_pre=r"\alpha", out_post=r"\hat{y}",
         layer_style="super", hidden_layer_marks="always", lr=r"\lambda", d="d", objective=r"\ell",
+        decay=r"\kappa", beta1=r"\rho_{1}", beta2=r"\rho_{2}",
     ),
     "bias-column": Notation(
         name="bias-column", bias="column", pre="a", post="z", out_pre="b", out_post=r"\hat{y}",
@@ -368,6 +390,8 @@ PROFILES: dict[str, Notation] = {
     ),
 }
 
+_OPTIMISER = frozenset({"decay", "momentum", "beta1", "beta2", "epsilon", "penalty", "regularised", "velocity", "m",
+                        "v", "mhat", "vhat"})
 _OVERRIDABLE = {f.name for f in fields(Notation)} - {"name", "layers", "out_width", "widths", "overridden"}
 _CHOICES = {"bias": ("row", "column", "separate", "flat"), "layer_style": ("super", "sub", "paren"),
             "hidden_layer_marks": ("always", "deep"), "point_style": ("super", "argument"),
@@ -423,20 +447,26 @@ def resolve(spec: str | Mapping[str, Any] | None, *, where: str = "notation") ->
     for hidden, out in _FOLLOWERS:
         if hidden in overrides and out not in overrides and getattr(base, out) == getattr(base, hidden):
             overrides[out] = overrides[hidden]
-    nt = replace(base, **overrides, overridden=frozenset(overrides))
+    explicit = frozenset(overrides)
+    for key, other in (("decay", r"\kappa"), ("momentum", r"\gamma")):  # a bank's own η letter may be λ or μ
+        if key not in overrides and overrides.get("lr") == getattr(base, key):
+            overrides[key] = other
+    nt = replace(base, **overrides, overridden=explicit)
     _check_distinct(nt, where)
     return nt
 
 
 _LETTERS = ("pre", "post", "out_pre", "out_post", "weight", "bias_letter", "input", "target")
+_RATES = ("lr", "decay", "momentum", "beta1", "beta2", "epsilon", "penalty")  # the step's constants and Ω
 _SHARED = {("pre", "out_pre"), ("post", "out_post")}  # one letter, told apart by the layer mark
 
 
 def _check_distinct(nt: Notation, where: str) -> None:
     """A BankError naming both keys when two different quantities would print with one letter."""
-    keys = [k for k in _LETTERS if k != "bias_letter" or nt.bias == "separate"]
-    for n, first in enumerate(keys):
-        for second in keys[n + 1:]:
-            if getattr(nt, first) == getattr(nt, second) and (first, second) not in _SHARED:
-                raise BankError(f"{where}: {first} and {second} are both written {getattr(nt, first)!r}; "
-                                f"set {where}.{first} or {where}.{second} to tell them apart")
+    letters = [k for k in _LETTERS if k != "bias_letter" or nt.bias == "separate"]
+    for keys in (letters, _RATES):
+        for n, first in enumerate(keys):
+            for second in keys[n + 1:]:
+                if getattr(nt, first) == getattr(nt, second) and (first, second) not in _SHARED:
+                    raise BankError(f"{where}: {first} and {second} are both written {getattr(nt, first)!r}; "
+                                    f"set {where}.{first} or {where}.{second} to tell them apart")

@@ -22,6 +22,15 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _no_course_families_left():
+    """A course family a test loaded (a bank's `families:`) is not in the registry of the next test."""
+    yield
+    from qgen.families import course
+
+    course._LOADED.clear()
+
+
 def by_position(manifest: dict, version: str | None = None) -> dict[str, str]:
     """{old name: column}: a test written with part-id names (`q1.z1.2`, `q1.grad.W2[1,1]`, `q1.concept`)
     mapped to the positional columns of `manifest` (`q1.e.2`, `q1.n`, `q1.x`), for one version (default: the first)."""

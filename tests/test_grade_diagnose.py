@@ -313,3 +313,22 @@ def test_sigma_prime_left_out_by_numpy_is_named(numbers, x):
     right = -2 * (1 - yhat) * yhat * (1 - yhat) * W2[0, 0] * a1[0] * (1 - a1[0]) * x[0]
     assume(abs(wrong - right) > 0.01 * max(abs(wrong), abs(right)) + 0.001)
     assert "σ′ left out" in diagnose(build(spec), "dJ_dW1[1,1]", wrong)
+
+
+# -- softmax + cross-entropy: z2 = [1, 0, −1] (x = 1, W = [[1], [0], [−1]]), target class 1, η = 1 ------------
+SOFTMAX = {"layers": [{"W": [[1], [0], [-1]], "b": [0, 0, 0], "activation": "softmax"}], "loss": "cross_entropy",
+           "data": [{"x": [1], "y": [1, 0, 0]}], "learning_rate": 1}
+SM_P = np.exp([1, 0, -1]) / np.exp([1, 0, -1]).sum()
+
+
+def test_softmax_delta_from_the_jacobian_diagonal_only():
+    wrong = -1 / SM_P[0] * SM_P[0] * (1 - SM_P[0])  # dℓ/dp₁ · p₁(1 − p₁); the other classes' dℓ/dp are 0
+    found = [slips(dense.build(Network.from_mapping(SOFTMAX), delta=mode), ["dl_dz1[1]", "dl_dz1[2]", "dl_dz1[3]"],
+                   [typed(wrong), F(0), F(0)], TOL)[0] for mode in ("jacobian", "simplified")]
+    assert [f.startswith("the other classes' terms forgotten") for f in found] == [True, True]
+
+
+def test_softmax_delta_with_sigma_prime_per_output_reaches_the_gradient():
+    t = build(SOFTMAX)
+    wrong = -1 / SM_P[0] * sigma(1) * (1 - sigma(1))  # δ₁ = dℓ/dp₁ · σ′(z₁), then ∂J/∂W[1,1] = δ₁ · x
+    assert diagnose(t, "dJ_dW1[1,1]", wrong * 1)[0].startswith("σ′ per output")

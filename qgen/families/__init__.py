@@ -44,6 +44,9 @@ INDEX: dict[str, Entry] = {
     "chain-rule": Entry("chain_rule", (
         "y = m(g(x), h(x)): the multivariate chain rule, dy/dx symbolically and at a point, and the "
         "product/quotient rule derived from it (seed 001 §2).")),
+    "convolution": Entry("convolution", (
+        "Convolution layer (1-D/2-D cross-correlation, stride, zero padding) with max/average pooling: output "
+        "shape and values, pooled values, gradients w.r.t. kernel, bias and input from an upstream gradient.")),
     "graph-forward": Entry("graph_forward", (
         "Computation graph of +, ×, max, min, square, …: fill in every node's value for a given x "
         "(seed 003 Q2a).")),
@@ -59,6 +62,9 @@ INDEX: dict[str, Entry] = {
     "regression-mlp": Entry("regression_mlp", (
         "Regression network (one sigmoid hidden unit, linear output, MSE): derive the four gradients by the "
         "chain rule, then forward pass, loss, gradients and one step with alpha on 1-3 points (seed 004).")),
+    "softmax-classifier": Entry("softmax_classifier", (
+        "Softmax output with cross-entropy, 2-4 classes, one-hot target: logits, probabilities, class, loss, "
+        "softmax Jacobian or delta = p - y, output weight and bias gradients, a hidden weight, update.")),
 }
 
 

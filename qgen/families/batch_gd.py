@@ -21,7 +21,7 @@ from qgen.families.base import Handover, Part, Question, number_part, rubric
 from qgen.families.domain import Words, draw, draw_fair
 from qgen.families.rules import DEFAULT, MIN_MISS, Rules, problem, saturated
 from qgen.families.worked import forward_lines, loss_derivative, loss_line, through
-from qgen.nn import dense
+from qgen.nn import dense, iterations, optim, optim_parts
 from qgen.nn.network import Network
 from qgen.notation import Notation, Sym
 from qgen.render.latex import escape_text
@@ -54,9 +54,10 @@ class BatchGd:
         "hidden_activation": Words(["relu"], list(HIDDEN_ACTIVATIONS)),
         "dead_unit": Words(["required"], ["required", "optional", "forbidden"]),
         "learning_rate": [0.01, 0.05, 0.1],
+        **{k: (Words(v, list(optim.OPTIMIZERS)) if k == "optimizer" else v) for k, v in optim.DOMAIN.items()},
     }
     calculator_needed = "its data and learning rates are decimals by design (seed 002)"
-    shared = ("points", "inputs", "hidden", "hidden_activation", "dead_unit")  # drawn once per exam
+    shared = ("points", "inputs", "hidden", "hidden_activation", "dead_unit", *optim.DOMAIN)  # drawn once per exam
     domain_limits = {"points": (2, MAX_POINTS), "inputs": (1, 4), "hidden": (1, 4)}
     constraints = ("no_saturation", "relu_not_at_kink", "dead_relu", "moderate_values", "well_posed",
                    "loss_decreases", "target_not_reached")
@@ -87,7 +88,8 @@ class BatchGd:
         ]
         data = [{"x": draw(rng, d["x"], "domain.x", n_in), "y": [draw(rng, d["y"], "domain.y")]} for _ in range(n)]
         return {"network": {"layers": layers, "loss": "squared_error", "reduction": "mean", "data": data,
-                            "learning_rate": draw(rng, d["learning_rate"], "domain.learning_rate")}}
+                            "learning_rate": draw(rng, d["learning_rate"], "domain.learning_rate"),
+                            **optim.from_domain(rng, d)}}
 
     def problems(self, params: Mapping[str, Any], dead_unit: str = "optional", places: int = 4,
                  rules: Rules = DEFAULT) -> list[str]:
@@ -102,7 +104,7 @@ class BatchGd:
             return out
         t = step_trace(net)
         _CHECKED.keep(net, t)
-        drop = numeric.to_float(numeric.sub(t["J"], t["J" + AFTER]))
+        drop = numeric.to_float(numeric.sub(t[iterations.objective_key(net)], t[after_key(net)]))
         if drop <= 0:
             out.append(problem("loss_decreases", "the loss does not go down after the step"))
         elif drop < 0.5 * 10 ** -places:
@@ -124,8 +126,9 @@ class BatchGd:
             stored["note"] = note
         context = _statement(net, nt)
         context["note"] = escape_text(note)
+        context["optimiser"] = optim_parts.statement(net, nt)
         solution = dense.solution(net, t)
-        solution["objective_after"] = numeric.to_float(t["J" + AFTER])
+        solution["objective_after"] = numeric.to_float(t[after_key(net)])
         return Question(self.name, "Batch gradient descent on a small data set", stored, t, nt,
                         _parts(net, t, nt, places), self.template, context, solution)
 
@@ -205,6 +208,11 @@ def updated_network(net: Network, t: Trace) -> Network:
     return replace(net, layers=layers)
 
 
+def after_key(net: Network) -> str:
+    """The key of the objective at the parameters after all steps (J_new for one plain step)."""
+    return iterations.objective_key(net, net.steps)
+
+
 def step_trace(net: Network) -> Trace:
     """dense.build, plus the forward pass and L(D) of the network with θ′ (keys `…_new@p`, `J_new`).
 
@@ -212,6 +220,9 @@ def step_trace(net: Network) -> Trace:
     in with formulas over the `…_new` parameters, so error-carried-forward reaches them too.
     """
     t = dense.build(net)
+    if not net.plain:  # weight decay, an optimiser or two steps: the objective after them (qgen.nn.iterations)
+        iterations.objective_after(net, t)
+        return t
     after = dense.build(updated_network(net, t))
     params = {k for k in after.keys("given") if k[0] in "Wb"}
 
@@ -337,19 +348,29 @@ def _parts(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
 
     step = "Gradient-descent step"
     lr = numeric.decimal_str(net.learning_rate)
-    add("update", rf"What is $\theta' = \theta - {nt.lr}\,\nabla_{{\theta}} {sym('J')}$ after one step with "
-        rf"${nt.lr} = {lr}$?", [w + AFTER for w in theta], step, points=2)
+    before_key, final = iterations.objective_key(net), after_key(net)
+    suffix = iterations.SUFFIXES[net.steps]
+    if not net.plain:
+        parts.extend(optim_parts.parts(net, t, nt, places, theta, 1))
+        if net.steps == 2:
+            parts.extend(optim_parts.parts(net, t, nt, places, theta, 2))
+    else:
+        add("update", rf"What is $\theta' = \theta - {nt.lr}\,\nabla_{{\theta}} {sym('J')}$ after one step with "
+            rf"${nt.lr} = {lr}$?", [w + AFTER for w in theta], step, points=2)
     lines = [line for p in range(1, n + 1) for line in
-             (*forward_lines(net, t, nt, p, places, AFTER), loss_line(net, t, nt, p, places, AFTER))]
-    add("objective-after", rf"Compute the loss on the data set again with the updated parameters $\theta'$, "
-        rf"${sym('J' + AFTER)}$.", ["J" + AFTER], step, [*lines, t.explain("J" + AFTER, nt, places)], points=2)
-    before, after = t["J"], t["J" + AFTER]
-    label, relation = ("yes", "<") if after < before else ("no", r"\ge")
+             (*forward_lines(net, t, nt, p, places, suffix), loss_line(net, t, nt, p, places, suffix))]
+    lines += [t.explain(k + suffix, nt, places) for k in ("J", "penalty", "Jreg") if k + suffix in t]
+    theta_after = r"\theta'" if net.steps == 1 else r"\theta''"
+    add("objective-after", rf"Compute the loss on the data set again with the updated parameters ${theta_after}$, "
+        rf"${sym(final)}$.", [final], step, lines, points=2)
+    before, after = t[before_key], t[final]
+    label, relation = ("yes", "<") if numeric.compare(after, before) < 0 else ("no", r"\ge")
     parts.append(Part(id="decreased", prompt="Did the step lower the loss on the data set? Answer yes or no.",
                       kind="label", points=1, answer=label, answer_tex=rf"\text{{{label}}}", section=step,
-                      box_cm=1.0, decide={"left": "J" + AFTER, "op": "<", "right": "J", "labels": ["yes", "no"]}, worked=(rf"{sym('J' + AFTER)} \approx {numeric.decimal_str(after, places)} "
-                                          rf"{relation} {numeric.decimal_str(before, places)} = {sym('J')}",)))
-    parts.append(_step_size(nt, t, places))
+                      box_cm=1.0, decide={"left": final, "op": "<", "right": before_key, "labels": ["yes", "no"]},
+                      worked=(rf"{sym(final)} \approx {numeric.decimal_str(after, places)} "
+                              rf"{relation} {numeric.decimal_str(before, places)} = {sym(before_key)}",)))
+    parts.append(_step_size(nt, t, places, before_key, final))
     return parts
 
 
@@ -378,10 +399,10 @@ def _derivation(net: Network, t: Trace, nt: Notation, theta: list[str], deltas: 
                                   r"hidden output (or 1) in the second")))
 
 
-def _step_size(nt: Notation, t: Trace, places: int) -> Part:
+def _step_size(nt: Notation, t: Trace, places: int, first: str = "J", last: str = "J" + AFTER) -> Part:
     """What η controls (seed 002, answer 7), with this instance's numbers."""
     eta, J = nt.lr, nt.symbol(Sym("objective"))
-    before, after = (numeric.decimal_str(t[k], places) for k in ("J", "J" + AFTER))
+    before, after = (numeric.decimal_str(t[k], places) for k in (first, last))
     model = (rf"${eta}$ sets the size of the step against the gradient, $\theta' = \theta - {eta}\,\nabla_\theta {J}$: "
              rf"how much $\theta$ changes in one update (here ${J}$ went from ${before}$ to ${after}$). A larger "
              rf"${eta}$ moves faster towards a minimum, but too large a step overshoots it: the loss can grow, "

@@ -34,7 +34,7 @@ from qgen.families.rules import (
     saturated,
     significant,
 )
-from qgen.nn import dense
+from qgen.nn import dense, iterations, optim, optim_parts
 from qgen.nn import functions as fn
 from qgen.nn.network import ACTIVATIONS, LOSSES, Network
 from qgen.notation import Notation
@@ -68,9 +68,11 @@ class MlpBackprop:
         "dead_units": [0],  # hidden ReLU units switched off (z < 0); seed 001 §3 has one on purpose
         "asked": Patterns(["Wlast[*]", "W1[*]"]),  # one asked weight per pattern
         "concept": Words(list(concepts.MLP), list(concepts.MLP)),
+        **{k: (Words(v, list(optim.OPTIMIZERS)) if k == "optimizer" else v) for k, v in optim.DOMAIN.items()},
     }
     # drawn once per exam: versions differ in their numbers, not in their shape or functions
-    shared = ("inputs", "hidden", "hidden_layers", "hidden_activation", "output_activation", "loss", "concept")
+    shared = ("inputs", "hidden", "hidden_layers", "hidden_activation", "output_activation", "loss", "concept",
+              *optim.DOMAIN)
     domain_limits = {"inputs": (1, 4), "hidden": (1, 4), "hidden_layers": (1, 3), "dead_units": (0, 4)}
     # without a calculator: integer ReLU units, σ at the table's integers, and the cross-entropy, whose
     # δ = ŷ − y has 2 decimals (a squared error would square them: (1 − 0.73)² = 0.0729)
@@ -125,7 +127,8 @@ class MlpBackprop:
             a = [float(_FLOAT_ACTIVATIONS[act](np.array(z), 0.01)) for _, _, z in units]  # slope: sign only matters
         network = {"layers": layers, "loss": draw(rng, losses or ["squared_error"], "domain.loss"), "reduction": "mean",
                    "data": [{"x": x, "y": [draw(rng, d["y"], "domain.y")]}],
-                   "learning_rate": draw(rng, d["learning_rate"], "domain.learning_rate")}
+                   "learning_rate": draw(rng, d["learning_rate"], "domain.learning_rate"),
+                   **optim.from_domain(rng, d)}
         keys = [dense.w_key(l, i, j) for l in range(1, len(widths)) for i in range(1, widths[l] + 1)
                 for j in range(widths[l - 1] + 1)]
         asked: list[str] = []
@@ -153,6 +156,10 @@ class MlpBackprop:
             for w in params["asked"] if rules.on("nonzero_derivatives") else ():
                 if abs(numeric.to_float(t[f"dJ_d{w}"])) < 0.5 * 10 ** -places:
                     out.append(problem("nonzero_derivatives", f"dJ/d{w} is 0 at {places} decimals"))
+                for k in range(net.steps):  # an optimiser step needs a gradient (Adam's would be 0/ε)
+                    if abs(numeric.to_float(t[iterations.gradient_key(net, w, k)])) < 0.5 * 10 ** -places:
+                        out.append(problem("nonzero_derivatives", f"the gradient by {w} in step {k + 1} is 0 at "
+                                                                  f"{places} decimals"))
             shown = ["J", *t.keys("forward"), *(f"{w}_new" for w in params["asked"])]
             if rules.on("significant_answers"):  # the numbers the parts ask, before the whole question is built
                 tiny = [k for k in ("J", *t.keys("forward"), *t.keys("factor"), *(f"dJ_d{w}" for w in params["asked"]))
@@ -183,6 +190,7 @@ class MlpBackprop:
         context = _statement(net, t, nt, places)
         context["figure"] = figure
         context.update(calculator.statement(t))
+        context["optimiser"] = optim_parts.statement(net, nt)
         stored = {"network": net.to_mapping(), "asked": list(asked), "concept": concept}
         if table is not None:
             stored["calculator"] = False
@@ -411,7 +419,14 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
         add_number(f"grad.{w}", rf"What is $\displaystyle {sym(g)}$?", [g], back, points=2, box_cm=2.0)
 
     step = "Gradient-descent step"
-    for w in asked:
+    if not net.plain:  # the optimiser's parts take the place of the architecture parts (26 at most)
+        parts = [p for p in parts if p.id not in ("draw", "matrices") and not p.id.startswith("shape.")]
+        parts += optim_parts.parts(net, t, nt, places, asked, 1)
+        if net.steps == 2:
+            parts.append(optim_parts.all_updates(net, t, nt, places))
+            parts += optim_parts.parts(net, t, nt, places, asked, 2)
+        return parts
+    for w in asked if net.plain else ():
         add_number(f"update.{w}", f"What is the updated ${sym(w)}$ after one gradient-descent step with "
                    f"${nt.lr} = {numeric.decimal_str(net.learning_rate)}$?", [f"{w}_new"], step)
 

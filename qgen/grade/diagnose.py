@@ -142,7 +142,7 @@ def _activation_factors(trace: Trace) -> dict[int, list[re.Match]]:
     out: dict[int, list[re.Match]] = {}
     for key in trace.keys("factor"):
         m = _ACTIVATION_FACTOR.match(key)
-        if m and trace.quantity(key).expr is not None:
+        if m and trace.quantity(key).expr is not None and not _softmax_output(trace, m.group(1) + (m.group(4) or "")):
             out.setdefault(int(m.group(3)), []).append(m)
     return out
 
@@ -251,6 +251,67 @@ def _transposed(trace: Trace) -> Iterator[Variant]:
     yield {}, forward
 
 
+_KERNEL = re.compile(r"^K\[(\d+)(?:,(\d+))?\]$")  # a convolution kernel cell: K[b] (1-D) or K[a,b]
+_CONV_OUT = re.compile(r"^Y\[\d+(?:,\d+)?\]$")
+
+
+def _kernel_flipped(trace: Trace) -> Iterator[Variant]:
+    """Kernel flipped (a true convolution for the cross-correlation): every Y reads K rotated by 180°."""
+    cells = [m for k in trace.keys("given") if (m := _KERNEL.match(k))]
+    if not cells:
+        return
+    two = cells[0].group(2) is not None
+    rows = max(int(m.group(1)) for m in cells) if two else 1
+    cols = max(int(m.group(2) if two else m.group(1)) for m in cells)
+
+    def flipped(k: str) -> str:
+        m = _KERNEL.match(k)
+        if two:
+            return f"K[{rows + 1 - int(m.group(1))},{cols + 1 - int(m.group(2))}]"
+        return f"K[{cols + 1 - int(m.group(1))}]"
+
+    def flip(q: Quantity) -> Formula:
+        return _patched(q, trace, lambda env: {k: env[flipped(k)] for k in q.deps if _KERNEL.match(k)})
+
+    yield {}, {q.key: flip(q) for q in trace if q.role == "forward" and _CONV_OUT.match(q.key)
+               and any(_KERNEL.match(k) for k in q.deps)}
+
+
+_OUTPUT_DELTA = re.compile(r"^dl_dz(\d+)\[(\d+)\](@\d+)?$")
+
+
+def _softmax_output(trace: Trace, key: str) -> bool:
+    """Whether `key` is a softmax output p_k = exp(z_k)/S (its Jacobian is no σ′: the σ′ slips leave it alone)."""
+    e = trace.quantity(key).expr if key in trace else None
+    return isinstance(e, ex.Div) and isinstance(e.num, ex.Fn) and e.num.name == "exp"
+
+
+def _softmax_deltas(trace: Trace) -> list[tuple[str, str, str, str]]:
+    """(δ_k, dℓ/dp_k, p_k, z_k) keys of a softmax output layer, per class (and data point)."""
+    out = []
+    for key in trace.keys("delta"):
+        m = _OUTPUT_DELTA.match(key)
+        point = (m.group(3) or "") if m else ""
+        if m and _softmax_output(trace, f"yhat[{m.group(2)}]{point}") and f"dl_dyhat[{m.group(2)}]{point}" in trace:
+            out.append((key, f"dl_dyhat[{m.group(2)}]{point}", f"yhat[{m.group(2)}]{point}",
+                        f"z{m.group(1)}[{m.group(2)}]{point}"))
+    return out
+
+
+def _softmax_delta(local: Callable[[str, str], ex.Expr]) -> Callable[[Trace], Iterator[Variant]]:
+    """δ_k of a softmax output taken as dℓ/dp_k · local(p_k, z_k), one class's own term for the sum over all."""
+    def make(trace: Trace) -> Iterator[Variant]:
+        found = _softmax_deltas(trace)
+        if found:
+            yield {}, {d: _formula(ex.Prod((ex.Ref(dl), local(p, z))), trace) for d, dl, p, z in found}
+    return make
+
+
+_ONE = ex.Const(Fraction(1))
+SOFTMAX_DIAGONAL = "the other classes' terms forgotten (only the softmax Jacobian's diagonal p(1 − p))"
+SOFTMAX_SIGMA = "σ′ per output (σ(z)(1 − σ(z)) instead of the softmax Jacobian)"
+
+
 def _has(e: ex.Expr, test: Callable[[ex.Expr], bool]) -> bool:
     """Whether `e` or a sub-expression passes `test`."""
     return test(e) or any(_has(c, test) for c in ex.children(e))
@@ -268,11 +329,14 @@ def _half_const(e: ex.Expr) -> bool:
 SLIPS: tuple[tuple[str, Callable[[Trace], Iterator[Variant]]], ...] = (
     ("σ′ taken at a instead of z", _sigma_prime_at_a),
     ("Wᵀ for W", _transposed),
+    ("kernel flipped (a true convolution instead of the cross-correlation)", _kernel_flipped),
     ("½ dropped", _half(dropped=True)),
     ("½ added", _half(dropped=False)),
     ("sum instead of mean", _sum_for_mean),
     ("bias left out of z", _bias_left_out),
     ("bias gradient dropped", _bias_gradient_dropped),
+    (SOFTMAX_DIAGONAL, _softmax_delta(lambda p, z: ex.Prod((ex.Ref(p), ex.Sub(_ONE, ex.Ref(p)))))),
+    (SOFTMAX_SIGMA, _softmax_delta(lambda p, z: ex.Fn("dsigmoid", (ex.Ref(z),)))),
     ("σ′ left out", _sigma_prime_left_out),
     ("sign of the update flipped", _update_sign),
     (NO_STEP, _no_step),

@@ -8,6 +8,8 @@ Keys (units 1-based, layers 1..L; `@p` marks data point p when there are several
   delta     dl_dz{l}[i]  dl_da{l}[j]          (shown expanded into their factors)
   grad      dJ_dW{l}[i,j] dJ_db{l}[i]         (dl_dW…@p per point when there are several)
   update    W{l}[i,j]_new b{l}[i]_new
+  optimiser weight decay, momentum, Adam and a second step: see qgen.nn.iterations (penalty, Jreg,
+            dJreg_d…, v:/m:/mhat:/vhat: state, keys suffixed _new/_new2 at the updated parameters)
 
 >>> from qgen.nn.network import Network
 >>> net = Network.from_mapping({"layers": [{"W": [[1, 1, 0]], "b": [0], "activation": "linear"}],
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from qgen.expr import Const, Div, Prod, Ref, Sub, Sum
 from qgen.nn import functions as fn
+from qgen.nn import iterations, softmax  # iterations imports dense back: used at call time only
 from qgen.nn.network import Layer, Network, json_number
 from qgen.notation import Sym
 from qgen.trace import Trace
@@ -95,8 +98,11 @@ def _sym_of(key: str, depth: int) -> Sym:
     return Sym(name[0], int(name[1:]), index, p)
 
 
-def build(net: Network, table: FunctionTable | None = None) -> Trace:
+def build(net: Network, table: FunctionTable | None = None, delta: str = "jacobian") -> Trace:
     """The Trace of a network: see the module docstring for what it holds.
+
+    `delta`: how a softmax output's δ = ∂ℓ/∂z is formed (qgen.nn.softmax.DELTA_MODES): through the
+    Jacobian ("jacobian"), or p − y directly ("simplified"); other outputs ignore it.
 
     Which quantities a network has, and their symbols and formulas, depend only on its shape
     (widths, activations, loss, reduction, number of points, table or not), and sampling
@@ -104,10 +110,10 @@ def build(net: Network, table: FunctionTable | None = None) -> Trace:
     quantity and its plan kept; the others replay the plan with their own numbers, which
     gives the same Trace (same keys, order, symbols, formulas and so values).
     """
-    shape = _shape(net, table)
+    shape = (_shape(net, table), delta)
     plan = _PLANS.get(shape)
     if plan is None:
-        t = _build(net, table)
+        t = _build(net, table, delta)
         if len(_PLANS) >= 256:
             _PLANS.clear()
         _PLANS[shape] = tuple((q.key, q.sym, q.expr, q.role, q.inline) for q in t)
@@ -128,7 +134,8 @@ _PLANS: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}  # shape -> (key
 def _shape(net: Network, table: FunctionTable | None) -> tuple[Any, ...]:
     """What the quantities of a network's Trace depend on: everything but its numbers."""
     layers = tuple((layer.n_out, layer.n_in, layer.activation, layer.slope) for layer in net.layers)
-    return layers, net.loss, net.reduction, len(net.data), table is not None
+    optimisation = (net.weight_decay != 0, net.decay_biases, net.optimizer.name, net.steps)
+    return layers, net.loss, net.reduction, len(net.data), table is not None, optimisation
 
 
 def _given_values(net: Network) -> dict[str, Any]:
@@ -140,6 +147,7 @@ def _given_values(net: Network) -> dict[str, Any]:
                 out[w_key(l, i, j)] = layer.W[i - 1][j - 1]
             out[w_key(l, i, 0)] = layer.b[i - 1]
     out["lr"] = net.learning_rate
+    out.update(iterations.hyper_values(net))
     several = len(net.data) > 1
     for n, data in enumerate(net.data, start=1):
         p = n if several else None
@@ -150,9 +158,11 @@ def _given_values(net: Network) -> dict[str, Any]:
     return out
 
 
-def _build(net: Network, table: FunctionTable | None = None) -> Trace:
+def _build(net: Network, table: FunctionTable | None = None, delta: str = "jacobian") -> Trace:
     """The Trace of a network, built stage by stage (what `build` replays)."""
-    b = _Builder(net, table)
+    if not net.plain:  # weight decay, momentum, Adam or two steps: qgen.nn.iterations
+        return iterations.build(net, table)
+    b = _Builder(net, table, delta)
     b.parameters()
     for n in range(1, len(net.data) + 1):
         p = n if b.several else None
@@ -167,7 +177,8 @@ def _build(net: Network, table: FunctionTable | None = None) -> Trace:
 class _Builder:
     """Adds a network's quantities to a Trace, stage by stage."""
 
-    def __init__(self, net: Network, table: FunctionTable | None = None):
+    def __init__(self, net: Network, table: FunctionTable | None = None, delta: str = "jacobian"):
+        self.delta_mode = delta  # a softmax output's δ: through its Jacobian, or p − y (qgen.nn.softmax)
         self.net = net
         self.t = Trace(table=table)
         self.depth = len(net.layers)
@@ -202,8 +213,13 @@ class _Builder:
                 terms = [Prod((Ref(w_key(l, i, j)), Ref(self.a(l - 1, j, p)))) for j in range(1, layer.n_in + 1)]
                 z = z_key(l, i, p)
                 self.t.add(z, self.sym(z), Sum((Ref(w_key(l, i, 0)), *terms)))
-                self.t.add(self.a(l, i, p), self.sym(self.a(l, i, p)),
-                           fn.activation(layer.activation, Ref(z), layer.slope))
+                if layer.activation != "softmax":
+                    self.t.add(self.a(l, i, p), self.sym(self.a(l, i, p)),
+                               fn.activation(layer.activation, Ref(z), layer.slope))
+            if layer.activation == "softmax":  # a whole layer's function: S = Σ_j exp(z_j), then each p_k = exp(z_k)/S
+                units = range(1, layer.n_out + 1)
+                softmax.add_outputs(self.t, l, [z_key(l, i, p) for i in units], [self.a(l, i, p) for i in units],
+                                    self.sym, p)
         outputs = range(1, self.net.widths[-1] + 1)
         terms = [fn.loss_term(self.net.loss, Ref(y_key(k, p)), Ref(self.a(self.depth, k, p))) for k in outputs]
         self.t.add(_at("loss", p), Sym("loss", point=p), terms[0] if len(terms) == 1 else Sum(tuple(terms)), "loss")
@@ -212,7 +228,9 @@ class _Builder:
         """Local factors of the chain rule, and deltas (inline) as sums of products of them."""
         numerator = Sym("loss", point=p) if self.several else Sym("objective")
         last = self.net.layers[-1]
-        for k in range(1, last.n_out + 1):
+        if last.activation == "softmax":  # dℓ/dp, the Jacobian ∂p/∂z, δ through it or as p − y
+            softmax.add_output_deltas(self, p, numerator, self.delta_mode)
+        for k in range(1, last.n_out + 1) if last.activation != "softmax" else ():
             yhat, z = self.a(self.depth, k, p), z_key(self.depth, k, p)
             dl = _at(f"dl_dyhat[{k}]", p)
             self.t.add(dl, Sym("d", of=Sym("loss", point=p), wrt=self.sym(yhat)),
@@ -291,7 +309,12 @@ class _Builder:
 
 
 def solution(net: Network, t: Trace) -> dict[str, Any]:
-    """Objective, gradients and updated parameters in canonical shapes (for `qgen solve --json`)."""
+    """Objective, gradients and updated parameters in canonical shapes (for `qgen solve --json`).
+
+    A network that is not `plain` adds `iterations` (see `qgen.nn.iterations.solution`).
+    """
+    if not net.plain:
+        return iterations.solution(net, t)
     grads, updated = [], []
     for l, layer in enumerate(net.layers, start=1):
         rows = range(1, layer.n_out + 1)

@@ -55,15 +55,19 @@ def loss_term(name: str, y: Ref, yhat: Ref) -> Expr:
         return Prod((Const(Fraction(1, 2), as_fraction=True), Pow(Sub(y, yhat), 2)))
     if name == "binary_cross_entropy":
         return Neg(Sum((Prod((y, Fn("ln", (yhat,)))), Prod((Sub(ONE, y), Fn("ln", (Sub(ONE, yhat),)))))))
+    if name == "cross_entropy":  # one class's term of −Σ_k y_k ln p_k (a softmax output)
+        return Neg(Prod((y, Fn("ln", (yhat,)))))
     raise ValueError(f"unknown loss {name!r}")
 
 
 def loss_derivative(name: str, y: Ref, yhat: Ref) -> Expr:
-    """dℓ/dŷ, as the seed documents write it: −2(y − ŷ), −(y − ŷ), −y/ŷ + (1 − y)/(1 − ŷ)."""
+    """dℓ/dŷ, as the seed documents write it: −2(y − ŷ), −(y − ŷ), −y/ŷ + (1 − y)/(1 − ŷ); −y_k/p_k (softmax)."""
     if name == "squared_error":
         return Prod((Const(Fraction(-2)), Sub(y, yhat)))
     if name == "half_squared_error":
         return Neg(Sub(y, yhat))
     if name == "binary_cross_entropy":
         return Sum((Neg(Div(y, yhat)), Div(Sub(ONE, y), Sub(ONE, yhat))))
+    if name == "cross_entropy":
+        return Neg(Div(y, yhat))
     raise ValueError(f"unknown loss {name!r}")
