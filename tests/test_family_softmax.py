@@ -244,10 +244,28 @@ def test_every_notation_profile_writes_every_part(profile):
     assert all(p.worked or p.kind == "text" for p in q.parts)
 
 
-def test_two_classes_decide_the_class_from_the_students_probabilities():
-    part = next(p for p in solve("softmax-classifier", seed=1, params=None).parts if p.id == "class")
-    two = next(p for p in FAMILY.build(sampled(1, classes=[2]), PROFILES["bias-column"], 4).parts if p.id == "class")
-    assert (part.kind, two.kind, two.decide["right"]) == ("integer", "label", "yhat[2]")
+def test_the_students_own_probabilities_decide_the_class():
+    for classes in ([2], [3], [4]):
+        params = sampled(1, classes=classes)
+        part = next(p for p in FAMILY.build(params, PROFILES["bias-column"], 4).parts if p.id == "class")
+        n = classes[0]
+        assert part.kind == "label" and part.decide == {"argmax": [f"yhat[{k}]" for k in range(1, n + 1)],
+                                                        "labels": [str(k) for k in range(1, n + 1)]}
+
+
+def test_a_wrong_probability_carries_forward_into_the_class():
+    p = reference(NET)["p"]
+    other = (max(range(3), key=lambda k: p[k]) + 1) % 3
+    wrong = [0.7 if k == other else 0.1 for k in range(3)]  # the student's own largest probability: another class
+    _, record = graded({"network": NET})
+    cells = {}
+    for q in record["parts"]:
+        typed = wrong if q["id"] == "p" else [str(other + 1)] if q["id"] == "class" else np.ravel(q["answer"]).tolist()
+        for col, v in zip(part_columns(1, q), typed):
+            cells[col.name] = f"{v:.4f}" if isinstance(v, float) else str(v)
+    scores = {s.part: s for s in score_question(Question.from_record(record), cells)}
+    assert scores["p"].status == "wrong"
+    assert scores["class"].status == "ecf" and scores["class"].earned == scores["class"].points
 
 
 # -- grading --------------------------------------------------------------------------------------

@@ -179,6 +179,7 @@ class Part:
     from_formula: FromFormula | None = None  # a value computed from an expression part's formula at a point
     # a label decided by comparing Trace values, for error carried forward from the student's own numbers:
     # {"left": key, "op": "<" | "<=" | ">" | ">=", "right": key or number, "labels": [if true, if false]}
+    # or {"argmax": [key, …], "labels": [label per key]}: the label of the largest value
     decide: Mapping[str, Any] | None = None
 
     @property

@@ -326,14 +326,10 @@ def _parts(net: Network, t, nt: Notation, mode: str, asked: list[str], places: i
     why = ((rf"{sym(f'yhat[{best}]')} \approx {numeric.decimal_str(t[f'yhat[{best}]'], places)} "
             rf"\text{{ is the largest probability}} \Rightarrow \text{{class }} {label}"),)
     prompt = "Which class does the network predict for this input (the class of the largest probability)?"
-    if n == 2:  # the student's own probabilities decide the class (error carried forward)
-        parts.append(Part(id="class", prompt=prompt, kind="label", points=1, answer=label, answer_tex=label,
-                          section=fwd, box_cm=1.0, worked=why,
-                          decide={"left": "yhat[1]", "op": ">=", "right": "yhat[2]",
-                                  "labels": [str(nt.unit(1)), str(nt.unit(2))]}))
-    else:
-        parts.append(Part(id="class", prompt=prompt, kind="integer", points=1, answer=nt.unit(best), answer_tex=label,
-                          section=fwd, box_cm=1.0, worked=why))
+    # the class of the student's own largest probability earns the credit too (error carried forward)
+    parts.append(Part(id="class", prompt=prompt, kind="label", points=1, answer=label, answer_tex=label,
+                      section=fwd, box_cm=1.0, worked=why,
+                      decide={"argmax": [f"yhat[{k}]" for k in classes], "labels": [str(nt.unit(k)) for k in classes]}))
     target = [int(v) for v in net.data[0].y].index(1) + 1
     one_hot = ex.Neg(ex.Fn("ln", (ex.Ref(f"yhat[{target}]"),)))
     add("loss", f"What is the cross-entropy loss ${nt.loss}$ on this example?", ["loss"], fwd,

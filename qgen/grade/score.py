@@ -337,24 +337,30 @@ def _score_other(question: Question, part: Mapping[str, Any], value: Any, studen
 def _decided(question: Question, part: Mapping[str, Any], student: _Student) -> str | None:
     """The label that follows from the student's own numbers (a part with a `decide` rule), else None.
 
-    The rule is {"left": key, "op": "<"|"<="|">"|">=", "right": key or number, "labels": [if true, if false]};
+    The rule is {"left": key, "op": "<"|"<="|">"|">=", "right": key or number, "labels": [if true, if false]},
+    or {"argmax": [key, …], "labels": [label per key]}: the label of the largest value (none on a tie);
     a key's value is the student's, or what their earlier answers imply for it.
     """
     rule = part.get("decide")
     trace = question.trace
     if not rule or trace is None:
         return None
-    sides = [rule["left"], rule["right"]]
+    sides = list(rule["argmax"]) if "argmax" in rule else [rule["left"], rule["right"]]
     keys = [s for s in sides if isinstance(s, str)]
     if not keys or not all(k in trace for k in keys) or not any(k in student.values for k in trace.ancestors(keys)):
         return None
     implied = ecf.carried(trace, student.values, keys) or [None] * len(keys)
     env = {k: student.values.get(k, implied[i] if implied[i] is not None else trace[k]) for i, k in enumerate(keys)}
-    left, right = (ecf.as_fraction(env[s]) if isinstance(s, str) else Fraction(str(s)) for s in sides)
-    if left is None or right is None or rule["op"] not in _OPS:
+    values = [ecf.as_fraction(env[s]) if isinstance(s, str) else Fraction(str(s)) for s in sides]
+    if any(v is None for v in values):
+        return None
+    if "argmax" in rule:
+        best = max(values)
+        return str(rule["labels"][values.index(best)]) if values.count(best) == 1 else None
+    if rule["op"] not in _OPS:
         return None
     yes, no = (str(v) for v in rule["labels"])
-    return yes if _OPS[rule["op"]](left, right) else no
+    return yes if _OPS[rule["op"]](*values) else no
 
 
 def _score_formula(index: int, part: Mapping[str, Any], text: str, student: _Student, name: str = "") -> PartScore:
