@@ -143,6 +143,19 @@ def test_batch_gd_solution_matches_numpy_with_biases_decayed(optimizer):
     check(solved("batch-gd", network), numpy_run(network))
 
 
+REGRESSION = {"layers": [{"W": [[1]], "b": [1], "activation": "sigmoid"}, {"W": [[1]], "b": [0], "activation": "linear"}],
+              "loss": "squared_error", "data": [{"x": [1], "y": [1]}, {"x": [3], "y": [0.5]}], "learning_rate": 0.5}
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_pinned_regression_network_takes_the_optimiser_too(optimizer):
+    network = net_of(REGRESSION, weight_decay=0.1, optimizer=optimizer, steps=2)
+    record = solved("regression-mlp", network)
+    check(record, numpy_run(network))
+    ids = [p["id"] for p in record["parts"]]
+    assert "update.w2" not in ids and "update.2" in ids and "half-loss" not in ids  # no plain-GD parts left
+
+
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("steps", [1, 2])
 def test_torch_autograd_and_optim_agree(optimizer, steps):

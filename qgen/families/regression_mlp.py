@@ -21,7 +21,7 @@ from qgen.families.base import FormulaSpec, Part, Question, number_part, rubric
 from qgen.families.domain import draw, draw_fair
 from qgen.families.rules import DEFAULT, MIN_MISS, Rules, problem
 from qgen.families.worked import at, forward_lines, loss_derivative, loss_line, through
-from qgen.nn import dense
+from qgen.nn import dense, optim_parts
 from qgen.nn.network import Network
 from qgen.notation import Notation, Sym
 from qgen.trace import Trace
@@ -108,9 +108,17 @@ class RegressionMlp:
         t = dense.build(net)
         nt = notation.for_network(net.widths)
         one = dense.build(Network(net.layers, net.loss, net.reduction, net.data[:1], net.learning_rate))
-        parts = _derivations(one, nt) + _numbers(net, t, nt, places) + [_half_loss(nt)]
+        parts = _derivations(one, nt) + _numbers(net, t, nt, places)
+        if net.plain:
+            parts.append(_half_loss(nt))
+        else:  # a pinned network with weight decay, an optimiser or two steps: its parts replace the plain step
+            parts = [p for p in parts if not p.id.startswith("update.")]
+            for step in range(1, net.steps + 1):
+                parts += optim_parts.parts(net, t, nt, places, list(PARAMETERS.values()), step)
+        context = _statement(net, nt)
+        context["optimiser"] = optim_parts.statement(net, nt)
         return Question(self.name, "Regression network: derivation and one step",
-                        {"network": net.to_mapping()}, t, nt, parts, self.template, _statement(net, nt),
+                        {"network": net.to_mapping()}, t, nt, parts, self.template, context,
                         dense.solution(net, t))
 
 
