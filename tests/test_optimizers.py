@@ -290,3 +290,29 @@ def test_a_wrong_first_update_carried_into_iteration_two_earns_its_parts():
     for pid in ("objective.2", "grad.reg.2", "state.2", "update.2"):
         assert scores[pid].earned == scores[pid].points, (pid, scores[pid].status)
     assert scores["update.2"].status != "correct"
+
+
+# -- mistake diagnosis of the optimiser's classic slips -------------------------------------------------------------
+@pytest.mark.parametrize("optimizer, make, keys, name", [
+    ("adam", "_bias_correction_left_out", ["mhat:W1[1,1]", "W1[1,1]_new"], "bias correction left out"),
+    ("momentum", "_momentum_averaged", ["v:W1[1,1]_new", "W1[1,1]_new2"], "momentum averaged"),
+    ("momentum", "_decay_left_out", ["dJreg_dW1[1,1]", "W1[1,1]_new2"], "weight decay left out"),
+    ("sgd", "_biases_decayed", ["dJreg_db1[1]", "b1[1]_new"], "biases decayed too"),
+])
+def test_the_optimisers_slips_are_diagnosed(optimizer, make, keys, name):
+    from fractions import Fraction
+
+    from qgen import numeric
+    from qgen.grade import diagnose
+    from qgen.grade.compare import Tolerance
+    from qgen.nn import dense
+    from qgen.nn.network import Network
+
+    net = Network.from_mapping({"layers": [{"W": [[2, -1]], "b": [1], "activation": "sigmoid"}],
+                                "data": [{"x": [1, 2], "y": [0]}], "learning_rate": 0.1, "weight_decay": 0.5,
+                                "optimizer": optimizer, "steps": 2})
+    t = dense.build(net)
+    slipped = diagnose.rerun(t, *next(getattr(diagnose, make)(t)))
+    for key in keys:
+        typed = Fraction(str(round(numeric.to_float(slipped[key]), 6)))
+        assert any(name in s for s in diagnose.slips(t, [key], [typed], Tolerance.for_places(4))), key

@@ -307,6 +307,38 @@ def _softmax_delta(local: Callable[[str, str], ex.Expr]) -> Callable[[Trace], It
     return make
 
 
+def _bias_correction_left_out(trace: Trace) -> Iterator[Variant]:
+    """Adam's bias correction left out: m̂ = m and v̂ = v (the step then is about 1/√(1 − β₂) / (1 − β₁) off)."""
+    yield {}, {q.key: _formula(q.expr.num, trace) for q in trace
+               if q.sym.name in ("mhat", "vhat") and isinstance(q.expr, ex.Div)}
+
+
+def _decay_left_out(trace: Trace) -> Iterator[Variant]:
+    """Weight decay left out: λ taken as 0 (no penalty, the data gradient alone)."""
+    if "wd" in trace and trace.quantity("wd").expr is None:
+        yield {"wd": Fraction(0)}, {}
+
+
+def _biases_decayed(trace: Trace) -> Iterator[Variant]:
+    """Biases decayed too (the statement excludes them): λ·b added to each bias's regularised gradient."""
+    if "wd" not in trace:
+        return
+    yield {}, {q.key: _formula(ex.Sum((q.expr, ex.Prod((ex.Ref("wd"), ex.Ref(_bias_of(q.key)))))), trace)
+               for q in trace if q.role == "grad" and q.key.startswith("dJreg_db") and isinstance(q.expr, ex.Ref)}
+
+
+def _bias_of(key: str) -> str:
+    """The bias (at its step) whose regularised gradient `key` is: dJreg_db1[1]_new -> b1[1]_new."""
+    return key.removeprefix("dJreg_d").partition("@")[0]
+
+
+def _momentum_averaged(trace: Trace) -> Iterator[Variant]:
+    """Momentum as an average: v = μv + (1 − μ)g for v = μv + g."""
+    yield {}, {q.key: _formula(ex.Sum((q.expr.terms[0], ex.Prod((ex.Sub(_ONE, ex.Ref("mu")), q.expr.terms[1])))),
+                               trace)
+               for q in trace if q.sym.name == "velocity" and isinstance(q.expr, ex.Sum) and len(q.expr.terms) == 2}
+
+
 _ONE = ex.Const(Fraction(1))
 SOFTMAX_DIAGONAL = "the other classes' terms forgotten (only the softmax Jacobian's diagonal p(1 − p))"
 SOFTMAX_SIGMA = "σ′ per output (σ(z)(1 − σ(z)) instead of the softmax Jacobian)"
@@ -337,6 +369,10 @@ SLIPS: tuple[tuple[str, Callable[[Trace], Iterator[Variant]]], ...] = (
     ("bias gradient dropped", _bias_gradient_dropped),
     (SOFTMAX_DIAGONAL, _softmax_delta(lambda p, z: ex.Prod((ex.Ref(p), ex.Sub(_ONE, ex.Ref(p)))))),
     (SOFTMAX_SIGMA, _softmax_delta(lambda p, z: ex.Fn("dsigmoid", (ex.Ref(z),)))),
+    ("Adam's bias correction left out (m̂ = m, v̂ = v)", _bias_correction_left_out),
+    ("momentum averaged (v = μv + (1 − μ)g)", _momentum_averaged),
+    ("biases decayed too", _biases_decayed),
+    ("weight decay left out", _decay_left_out),
     ("σ′ left out", _sigma_prime_left_out),
     ("sign of the update flipped", _update_sign),
     (NO_STEP, _no_step),
