@@ -424,11 +424,12 @@ def export_cmd(exam_dir: Path, fmt: str, out: Path | None, quiet: bool) -> None:
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
 @_quiet
 def init_cmd(folder: Path, quiet: bool) -> None:
-    """Start a course in DIR (new or empty): the example banks (quiz, midterm, seeds), pins/ and a roster."""
+    """Start a course in DIR (new or empty): the example banks, pins/, an own family's folder and a roster."""
     from qgen.course import init_course
 
     written = init_course(folder)
-    _say(quiet, f"{len(written)} files in {folder}: midterm.yaml, quiz.yaml, seeds.yaml, pins/, roster-example.csv; "
+    _say(quiet, f"{len(written)} files in {folder}: midterm.yaml, quiz.yaml, seeds.yaml, deep-learning.yaml, "
+                f"course.yaml (with course-families/), pins/, roster-example.csv; "
                 f"next: qgen generate {folder / 'quiz.yaml'} --out {folder / 'build' / 'quiz'}")
 
 

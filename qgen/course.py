@@ -12,7 +12,8 @@ from pathlib import Path
 
 from qgen.errors import QgenError
 
-EXAMPLES = ("midterm.yaml", "quiz.yaml", "seeds.yaml", "roster-example.csv", "pins")
+EXAMPLES = ("midterm.yaml", "quiz.yaml", "seeds.yaml", "deep-learning.yaml", "course.yaml", "roster-example.csv", "pins",
+            "course-families")
 
 
 def examples() -> Traversable:

@@ -88,8 +88,9 @@ def test_init_copies_the_examples_and_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     assert runner.invoke(main, ["init", str(tmp_path / "empty")]).exit_code == 0
     # the copied banks work where they are: seeds.yaml's pins/ are beside it
-    check = runner.invoke(main, ["check", str(tmp_path / "course" / "seeds.yaml"), "--versions", "1", "-q"])
-    assert check.exit_code == 0, check.output
+    for bank in ("seeds.yaml", "course.yaml", "deep-learning.yaml"):  # course.yaml's families/ is beside it too
+        check = runner.invoke(main, ["check", str(tmp_path / "course" / bank), "--versions", "1", "-q"])
+        assert check.exit_code == 0, check.output
 
 
 def test_license_is_mit_and_in_the_metadata():
