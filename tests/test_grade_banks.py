@@ -73,6 +73,8 @@ def test_generate_sample_answers_grade_through_the_cli(exam, runner):
     sample = list(csv.reader(open(exam / "answers-sample.csv", encoding="utf-8")))
     assert len(rows) == len(sample) - 1
     assert sum(r["status"] == "graded" for r in rows) == 30
+    # the careless students of the sample include classic slips, which the feedback names
+    assert "slip:" in "".join(p.read_text(encoding="utf-8") for p in (exam / "grades" / "feedback").rglob("*.html"))
 
 
 @pytest.mark.parametrize("alternative", [False, True], ids=["as-printed", "other-forms"])

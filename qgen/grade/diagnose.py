@@ -86,6 +86,12 @@ def shape_slip(answer: Sequence[int], student: Sequence[int]) -> str | None:
     return "a transposed shape" if len(a) == 2 and a[0] != a[1] and s == a[::-1] else None
 
 
+def variants(trace: Trace, keys: Sequence[str]) -> list[tuple[str, dict[str, Value]]]:
+    """The known slips that change at least one of `keys`, each with its whole Trace's values (to simulate one)."""
+    return [(name, env) for name, env, _ in _variants(trace)
+            if any(k in env and not _same(env[k], trace[k]) for k in keys)]
+
+
 # -- evaluating a variant ---------------------------------------------------------------------
 @lru_cache(maxsize=256)
 def _variants(trace: Trace) -> list[tuple[str, dict[str, Value], int]]:

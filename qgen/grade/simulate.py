@@ -2,8 +2,9 @@
 
 Each student gets a version in turn and answers its auto-graded parts the way people do: most
 right, typed in the forms people use (decimal comma, unicode minus, a percentage), some blank,
-and some with one slip early in a question whose later answers are computed from the slipped
-value — the case error-carried-forward is for. Two extra rows show the statuses a real sheet
+and some with one slip in a question whose later answers are computed from the slipped value — the
+case error-carried-forward is for: half of them a wrong early value, half a classic slip that
+mistake diagnosis names (`qgen.grade.diagnose`). Two extra rows show the statuses a real sheet
 produces (a student entered twice, a version that does not exist).
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from qgen import numeric
+from qgen.grade import diagnose
 from qgen.grade.columns import FIXED, answer_columns, part_columns
 from qgen.grade.score import Question
 
@@ -36,8 +38,11 @@ def _student(question: Question, rng: random.Random, slip: bool) -> dict[str, st
     parts = [p for p in record["parts"] if p["kind"] != "text"]
     env = None
     if slip and question.trace is not None:
-        numeric_parts = [p for p in parts if p["kind"] in ("number", "vector") and p.get("keys")]
-        if numeric_parts:
+        numeric_parts = [p for p in parts if p["kind"] in ("number", "vector", "matrix") and p.get("keys")]
+        known = diagnose.variants(question.trace, [k for p in numeric_parts for k in p["keys"]])
+        if known and rng.random() < 0.5:  # a classic slip (σ′ left out, Adam's bias correction, …): diagnosed
+            env = rng.choice(known)[1]
+        elif numeric_parts:
             chosen = rng.choice(numeric_parts[: max(1, len(numeric_parts) // 2)])  # an early part
             key = chosen["keys"][0]
             true = question.trace[key]
