@@ -107,6 +107,10 @@ def check(record: Any, where: str = "manifest.json") -> None:
                     _fail(where, f"{pat}.answer", f"an answer of kind {p['kind']}")
                 if "places" in p and (not isinstance(p["places"], int) or not 0 <= p["places"] <= 12):
                     _fail(where, f"{pat}.places", "a whole number of decimals, 0 to 12")
+                for n, known in enumerate(p.get("slips", [])):
+                    if not isinstance(known, Mapping) or not isinstance(known.get("name"), str) \
+                            or not _answer(p["kind"], known.get("answer")):
+                        _fail(where, f"{pat}.slips[{n}]", f"{{name, answer}} with an answer of kind {p['kind']}")
                 keys = p.get("keys", [])
                 if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
                     _fail(where, f"{pat}.keys", "a list of Trace keys")

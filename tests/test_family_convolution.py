@@ -431,3 +431,19 @@ def test_cli_solve_json_prints_the_documented_blocks(runner):
     assert set(rec["solution"]) >= {"output_shape", "output", "grad_kernel", "grad_bias", "grad_input"}
     check_against_numpy(rec["conv"], rec["solution"])
 
+
+
+def test_a_shape_without_the_padding_or_the_stride_is_named_as_a_slip():
+    from qgen.grade.columns import part_columns
+    from qgen.grade.score import Question, score_question
+
+    spec = {"dims": 2, "input": [[1, 2, 0, 1, 3], [0, 1, 2, 1, 1], [2, 1, 0, 3, 1], [1, 0, 1, 2, 2], [3, 1, 2, 0, 1]],
+            "kernel": [[1, -1], [2, 1]], "stride": 2, "padding": 1, "upstream": [[1, 0, 2], [1, 1, 0], [2, 1, 1]]}
+    rec = dict(record(solve("convolution", params={"conv": spec})), index=1, title="", points=1)
+    part = next(p for p in rec["parts"] if p["id"] == "shape")
+    assert part["answer"] == [3, 3]
+    assert {s["name"]: s["answer"] for s in part["slips"]} == {"padding left out": [2, 2], "stride ignored": [6, 6]}
+    for typed, note in (("2x2", "padding left out"), ("6 x 6", "stride ignored"), ("3x3", "")):
+        cells = {part_columns(1, part)[0].name: typed}
+        score = next(s for s in score_question(Question.from_record(rec), cells) if s.part == "shape")
+        assert (note in score.note) if note else score.status == "correct", (typed, score)

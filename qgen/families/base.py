@@ -181,6 +181,9 @@ class Part:
     # {"left": key, "op": "<" | "<=" | ">" | ">=", "right": key or number, "labels": [if true, if false]}
     # or {"argmax": [key, …], "labels": [label per key]}: the label of the largest value
     decide: Mapping[str, Any] | None = None
+    # shape, integer and label parts: known wrong answers and the slip each shows, e.g.
+    # (("padding left out", [4, 4]),): a student who gives one is told the slip (and earns slip_credit)
+    slips: tuple[tuple[str, Any], ...] = ()
 
     @property
     def model_answer(self) -> str:
@@ -213,6 +216,8 @@ class Part:
             out["tolerance"] = dict(self.tolerance)
         if self.decide:
             out["decide"] = dict(self.decide)
+        if self.slips:
+            out["slips"] = [{"name": name, "answer": answer} for name, answer in self.slips]
         if self.formula is not None:
             out["formula"] = self.formula.manifest()
         if self.kind == "expression" and self.answer_tex:

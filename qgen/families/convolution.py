@@ -229,14 +229,27 @@ def _shape_part(c: cv.Conv) -> Part:
         return (rf"\text{{{what}: }} \left\lfloor \frac{{n + 2p - k}}{{s}} \right\rfloor + 1 = "
                 rf"\left\lfloor \frac{{{n} + 2 \cdot {p} - {k}}}{{{s}}} \right\rfloor + 1 = {out}")
 
+    def side(n: int, k: int, s: int, p: int) -> int:
+        return (n + 2 * p - k) // s + 1
+
+    def slips(answer) -> tuple[tuple[str, Any], ...]:  # the shapes of the classic slips, where they differ
+        out = []
+        for name, (s1, s2, p1, p2) in (("padding left out", (sh, sw, 0, 0)), ("stride ignored", (1, 1, ph, pw))):
+            wrong = [side(len(c.x), len(c.k), s1, p1), side(len(c.x[0]), len(c.k[0]), s2, p2)]
+            wrong_answer = wrong[1] if c.dims == 1 else wrong
+            if wrong_answer != answer and all(w >= 1 for w in wrong):
+                out.append((name, wrong_answer))
+        return tuple(out)
+
     cols = line("columns" if c.dims == 2 else "length", len(c.x[0]), len(c.k[0]), sw, pw, ow)
     if c.dims == 1:
         return Part(id="shape", prompt="How many entries does the output $Y$ of the convolution have?",
-                    kind="integer", points=1, answer=ow, answer_tex=str(ow), section=FWD, worked=(cols,), box_cm=1.2)
+                    kind="integer", points=1, answer=ow, answer_tex=str(ow), section=FWD, worked=(cols,), box_cm=1.2,
+                    slips=slips(ow))
     rows = line("rows", len(c.x), len(c.k), sh, ph, oh)
     return Part(id="shape", prompt="What is the shape (rows $\\times$ columns) of the output $Y$ of the convolution?",
                 kind="shape", points=1, answer=[oh, ow], answer_tex=rf"{oh} \times {ow}", section=FWD,
-                worked=(rows, cols), box_cm=1.2, labels=("Y",))
+                worked=(rows, cols), box_cm=1.2, labels=("Y",), slips=slips([oh, ow]))
 
 
 def _parts(c: cv.Conv, t: Trace, nt: Notation, places: int) -> list[Part]:

@@ -329,6 +329,9 @@ def _score_other(question: Question, part: Mapping[str, Any], value: Any, studen
         if implied is not None and implied != str(part["answer"]) and str(value) == implied:
             return ecf_credit, "ecf", ECF_NOTE
     slip = shape_slip(part["answer"], value) if part["kind"] == "shape" else None
+    slip = next((str(known["name"]) for known in part.get("slips", ())
+                 if isinstance(known, Mapping) and judge({**part, "answer": known.get("answer")}, value).credit == 1),
+                slip)
     if slip and slip_credit > 0:
         return slip_credit, "partial", f"slip: {slip}"
     return verdict.credit, verdict.status, f"slip: {slip}" if slip else ""
