@@ -81,6 +81,26 @@ def problems(params: Mapping[str, Any], rules: Rules = DEFAULT) -> list[str]:
     return rules.keep(out)
 
 
+KERNEL_TRIES = 20
+
+
+def _kernel(rng: np.random.Generator, d: Mapping[str, Any], rows: int, cols: int, grid: Any) -> Any:
+    """A kernel whose work is like every other version's: where the domain has entries of both kinds, between
+    a quarter and three quarters of them (at least one, not all) are beyond ±1, the ones that cost a
+    multiplication by hand (a kernel of ±1 alone is half the work of one of ±2)."""
+    pool = [abs(numeric.exact(v)) for v in choices(d["kernel"])]
+    if not any(v > 1 for v in pool) or not any(0 < v <= 1 for v in pool) or rows * cols < 2:
+        return grid("kernel", rows, cols)
+    n = rows * cols
+    low, high = max(1, -(-n // 4)), min(n - 1, 3 * n // 4)
+    for _ in range(KERNEL_TRIES):
+        kernel = grid("kernel", rows, cols)
+        flat = kernel if rows == 1 and not isinstance(kernel[0], list) else [v for row in kernel for v in row]
+        if low <= sum(abs(numeric.exact(v)) > 1 for v in flat) <= high:
+            break
+    return kernel
+
+
 class Convolution:
     """See the module docstring."""
 
@@ -99,7 +119,7 @@ class Convolution:
         "pool_size": [2],  # window and stride of the pooling
         "input": {"integers": [-2, 3], "exclude": [0]},
         "kernel": {"integers": [-2, 2], "exclude": [0]},  # no 0 and some ±2: versions stay alike in work
-        "upstream": {"integers": [-1, 2]},
+        "upstream": {"integers": [-2, 2], "exclude": [0]},  # no 0: every route back is work
         "bias": [0],
     }
     shared = ("dims", "length", "size", "kernel_size", "stride", "padding", "pool", "pool_size")
@@ -163,7 +183,7 @@ class Convolution:
             out = [flat[i * cols:(i + 1) * cols] for i in range(r)]
             return out[0] if dims == 1 else out
 
-        spec: dict[str, Any] = {"dims": dims, "input": grid("input", rows, n), "kernel": grid("kernel", krows, k),
+        spec: dict[str, Any] = {"dims": dims, "input": grid("input", rows, n), "kernel": _kernel(rng, d, krows, k, grid),
                                 "bias": draw(rng, d["bias"], "domain.bias"), "stride": s, "padding": p}
         if pool != "none":
             spec["pool"] = {"kind": pool, "size": size, "stride": size}
