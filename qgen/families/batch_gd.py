@@ -351,9 +351,7 @@ def _parts(net: Network, t: Trace, nt: Notation, places: int) -> list[Part]:
     before_key, final = iterations.objective_key(net), after_key(net)
     suffix = iterations.SUFFIXES[net.steps]
     if not net.plain:
-        parts.extend(optim_parts.parts(net, t, nt, places, theta, 1))
-        if net.steps == 2:
-            parts.extend(optim_parts.parts(net, t, nt, places, theta, 2))
+        parts.extend(optim_parts.every_step(net, t, nt, places, theta))
     else:
         add("update", rf"What is $\theta' = \theta - {nt.lr}\,\nabla_{{\theta}} {sym('J')}$ after one step with "
             rf"${nt.lr} = {lr}$?", [w + AFTER for w in theta], step, points=2)

@@ -420,13 +420,9 @@ def _parts(net: Network, t, nt: Notation, asked: list[str], places: int, concept
 
     step = "Gradient-descent step"
     if not net.plain:  # the optimiser's parts take the place of the architecture parts (26 at most)
-        parts = [p for p in parts if p.id not in ("draw", "matrices") and not p.id.startswith("shape.")]
-        parts += optim_parts.parts(net, t, nt, places, asked, 1)
-        if net.steps == 2:
-            parts.append(optim_parts.all_updates(net, t, nt, places))
-            parts += optim_parts.parts(net, t, nt, places, asked, 2)
-        return parts
-    for w in asked if net.plain else ():
+        kept = [p for p in parts if p.id not in ("draw", "matrices") and not p.id.startswith("shape.")]
+        return kept + optim_parts.every_step(net, t, nt, places, asked)
+    for w in asked:
         add_number(f"update.{w}", f"What is the updated ${sym(w)}$ after one gradient-descent step with "
                    f"${nt.lr} = {numeric.decimal_str(net.learning_rate)}$?", [f"{w}_new"], step)
 

@@ -113,8 +113,7 @@ class RegressionMlp:
             parts.append(_half_loss(nt))
         else:  # a pinned network with weight decay, an optimiser or two steps: its parts replace the plain step
             parts = [p for p in parts if not p.id.startswith("update.")]
-            for step in range(1, net.steps + 1):
-                parts += optim_parts.parts(net, t, nt, places, list(PARAMETERS.values()), step)
+            parts += optim_parts.every_step(net, t, nt, places, list(PARAMETERS.values()))
         context = _statement(net, nt)
         context["optimiser"] = optim_parts.statement(net, nt)
         return Question(self.name, "Regression network: derivation and one step",

@@ -135,3 +135,14 @@ def all_updates(net: Network, t: Trace, nt: Notation, places: int) -> Part:
     return number_part(t, nt, id="update.all", prompt="Before the second iteration, update every parameter: what "
                        "are " + ", ".join(f"${t.symbol(x, nt)}$" for x in keys) + " after step 1?", keys=keys,
                        places=places, section="Weight decay and optimiser step", points=2)
+
+
+def every_step(net: Network, t: Trace, nt: Notation, places: int, keys: Sequence[str]) -> list[Part]:
+    """The parts of every step for the parameters `keys`; before a second step, every parameter's update
+    after the first (step 2 needs them all) unless `keys` are all the parameters already."""
+    out = parts(net, t, nt, places, keys, 1)
+    if net.steps == 2:
+        if set(keys) != set(it.parameters(net)):
+            out.append(all_updates(net, t, nt, places))
+        out += parts(net, t, nt, places, keys, 2)
+    return out
