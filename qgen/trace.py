@@ -223,15 +223,15 @@ class Trace:
         for extra in range(0, 5):
             digits = places + extra
             if all(numeric.is_shown_exactly(self._q[k].value, digits) for k in refs):
-                return lambda v, d=digits: numeric.decimal_str(v, d)
+                return lambda v, d=digits: _operand(v, d)
             shown = {k: numeric.exact(numeric.decimal_str(self._q[k].value, digits)) for k in refs}
             try:
                 worked = ex.evaluate(formula, {**self._env, **shown}, self._table)
             except (ValueError, ZeroDivisionError, TypeError):
                 break
             if numeric.round_to(worked, places) == target:
-                return lambda v, d=digits: numeric.decimal_str(v, d)
-        return lambda v: numeric.decimal_str(v, places + 4)
+                return lambda v, d=digits: _operand(v, d)
+        return lambda v: _operand(v, places + 4)
 
     def explain(self, key: str, notation: Notation, places: int = 4, *, number: Callable[[Value], str] | None = None,
                 formula: Expr | None = None) -> str:
@@ -264,3 +264,24 @@ class Trace:
         out = [p for n, p in enumerate(pieces) if p not in pieces[:n] and p != value]
         sign = "=" if numeric.is_shown_exactly(q.value, places) else r"\approx"
         return " = ".join(out) + f" {sign} {value}" + note
+
+
+def _operand(v: Value, places: int) -> str:
+    """An operand of a worked line at `places` decimals; one too small to show (Adam's ε = 10⁻⁸) is written
+    with its power of ten rather than as a 0 it is not.
+
+    >>> _operand(Fraction(1, 10**8), 4), _operand(Fraction(3, 2 * 10**6), 4), _operand(Fraction(1, 4), 4)
+    ('10^{-8}', '\\\\left(1.5 \\\\cdot 10^{-6}\\\\right)', '0.25')
+    """
+    text = numeric.decimal_str(v, places)
+    if v == 0 or text.strip("-0.") != "":
+        return text
+    exact = numeric.exact(numeric.decimal_str(v, 40)) if not numeric.is_exact(v) else Fraction(v)
+    power = -1
+    while abs(exact) * 10 ** (-power) < 1:
+        power -= 1
+    mantissa = exact * 10 ** (-power)
+    sign = "-" if exact < 0 else ""
+    if abs(mantissa) == 1:
+        return f"{sign}10^{{{power}}}"
+    return rf"{sign}\left({numeric.decimal_str(abs(mantissa), 1)} \cdot 10^{{{power}}}\right)"
