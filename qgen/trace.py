@@ -18,6 +18,7 @@ error-carried-forward and in the worked lines, which say so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction  # noqa: F401  (the doctests use it)
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
@@ -268,20 +269,20 @@ class Trace:
 
 def _operand(v: Value, places: int) -> str:
     """An operand of a worked line at `places` decimals; one too small to show (Adam's ε = 10⁻⁸) is written
-    with its power of ten rather than as a 0 it is not.
+    with its power of ten rather than as a 0 it is not. Only exact values: a transcendental one that
+    rounds to 0 at 50 digits is a 0.
 
     >>> _operand(Fraction(1, 10**8), 4), _operand(Fraction(3, 2 * 10**6), 4), _operand(Fraction(1, 4), 4)
     ('10^{-8}', '\\\\left(1.5 \\\\cdot 10^{-6}\\\\right)', '0.25')
     """
     text = numeric.decimal_str(v, places)
-    if v == 0 or text.strip("-0.") != "":
+    if not numeric.is_exact(v) or text.strip("-0.") != "" or v == 0:  # a computed 1e-50 is a 0, not a value
         return text
-    exact = numeric.exact(numeric.decimal_str(v, 40)) if not numeric.is_exact(v) else Fraction(v)
-    power = -1
-    while abs(exact) * 10 ** (-power) < 1:
-        power -= 1
-    mantissa = exact * 10 ** (-power)
-    sign = "-" if exact < 0 else ""
-    if abs(mantissa) == 1:
+    size = abs(numeric.to_float(v))
+    if size == 0:  # below a float's range: no exam states such a number
+        return text
+    power = math.floor(math.log10(size))
+    sign = "-" if v < 0 else ""
+    if abs(Fraction(v)) == Fraction(10) ** power:
         return f"{sign}10^{{{power}}}"
-    return rf"{sign}\left({numeric.decimal_str(abs(mantissa), 1)} \cdot 10^{{{power}}}\right)"
+    return rf"{sign}\left({size / 10 ** power:.1f} \cdot 10^{{{power}}}\right)"
