@@ -16,7 +16,6 @@ import numpy as np
 from qgen import expr as ex
 from qgen import numeric
 from qgen.errors import BankError
-from qgen.expr import Ref
 from qgen.families.base import Handover, Part, Question, number_part, rubric
 from qgen.families.domain import Words, draw, draw_fair
 from qgen.families.rules import DEFAULT, MIN_MISS, Rules, problem, saturated
@@ -214,30 +213,11 @@ def after_key(net: Network) -> str:
 
 
 def step_trace(net: Network) -> Trace:
-    """dense.build, plus the forward pass and L(D) of the network with θ′ (keys `…_new@p`, `J_new`).
-
-    The second network is built from the updated parameters; its forward quantities are copied
-    in with formulas over the `…_new` parameters, so error-carried-forward reaches them too.
-    """
+    """dense.build, plus the forward pass and L(D) at the parameters after every step (keys `…_new@p`,
+    `J_new`; qgen.nn.iterations), as formulas over the updated parameters, so error-carried-forward
+    reaches them too."""
     t = dense.build(net)
-    if not net.plain:  # weight decay, an optimiser or two steps: the objective after them (qgen.nn.iterations)
-        iterations.objective_after(net, t)
-        return t
-    after = dense.build(updated_network(net, t))
-    params = {k for k in after.keys("given") if k[0] in "Wb"}
-
-    def renamed(key: str) -> str:
-        if key in params:
-            return key + AFTER
-        if key in after and after.quantity(key).role in ("forward", "loss"):
-            base, at, point = key.partition("@")
-            return base + AFTER + at + point
-        return key  # data points are shared
-
-    for q in after:
-        if q.role in ("forward", "loss"):
-            formula = ex.substitute(q.expr, lambda k: Ref(renamed(k)) if renamed(k) != k else None)
-            t.add(renamed(q.key), Sym("new", of=q.sym), formula, q.role)
+    iterations.objective_after(net, t)
     return t
 
 

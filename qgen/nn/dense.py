@@ -26,12 +26,16 @@ times ŷ(1 − ŷ) cancels to, as exams write it): the table's rounded σ′ wou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from qgen.expr import Const, Div, Prod, Ref, Sub, Sum
 from qgen.nn import functions as fn
-from qgen.nn import iterations, softmax  # iterations imports dense back: used at call time only
+from qgen.nn import (  # iterations imports dense back: used at call time only
+    iterations,
+    softmax,
+)
 from qgen.nn.network import Layer, Network, json_number
 from qgen.notation import Sym
 from qgen.trace import Trace
@@ -315,12 +319,15 @@ def solution(net: Network, t: Trace) -> dict[str, Any]:
     """
     if not net.plain:
         return iterations.solution(net, t)
-    grads, updated = [], []
+    return {"objective": json_number(t["J"]), "gradients": matrices(net, t, lambda w: f"dJ_d{w}"),
+            "updated": matrices(net, t, lambda w: f"{w}_new")}
+
+
+def matrices(net: Network, t: Trace, key: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Per layer {W, b} of the values of `key(parameter key)` in the canonical shapes (W is (n_out, n_in))."""
+    out = []
     for l, layer in enumerate(net.layers, start=1):
-        rows = range(1, layer.n_out + 1)
-        cols = range(1, layer.n_in + 1)
-        grads.append({"W": [[json_number(t[grad_key(l, i, j)]) for j in cols] for i in rows],
-                      "b": [json_number(t[grad_key(l, i, 0)]) for i in rows]})
-        updated.append({"W": [[json_number(t[f"{w_key(l, i, j)}_new"]) for j in cols] for i in rows],
-                        "b": [json_number(t[f"{w_key(l, i, 0)}_new"]) for i in rows]})
-    return {"objective": json_number(t["J"]), "gradients": grads, "updated": updated}
+        rows, cols = range(1, layer.n_out + 1), range(1, layer.n_in + 1)
+        out.append({"W": [[json_number(t[key(w_key(l, i, j))]) for j in cols] for i in rows],
+                    "b": [json_number(t[key(w_key(l, i, 0))]) for i in rows]})
+    return out

@@ -94,6 +94,11 @@ def hyper_values(net: Network) -> dict[str, Fraction]:
     return out
 
 
+def _plain(net: Network) -> Network:
+    """The same network with one plain gradient-descent step (whose Trace the iterations are made of)."""
+    return replace(net, weight_decay=Fraction(0), decay_biases=False, optimizer=optim.SGD, steps=1)
+
+
 def _primed(s: Sym, k: int) -> Sym:
     for _ in range(k):
         s = Sym("new", of=s)
@@ -102,7 +107,7 @@ def _primed(s: Sym, k: int) -> Sym:
 
 def build(net: Network, table: FunctionTable | None = None) -> Trace:
     """The Trace of a network with weight decay, an optimiser and 1-2 steps (see the module docstring)."""
-    base = dense.build(replace(net, weight_decay=Fraction(0), decay_biases=False, optimizer=optim.SGD, steps=1), table)
+    base = dense.build(_plain(net), table)
     t = Trace(table=table)
     for q in base:
         if q.role != "update":
@@ -139,8 +144,7 @@ def objective_after(net: Network, t: Trace) -> str:
     With two steps, or weight decay, this is what a family compares with the objective at the start.
     """
     k = net.steps
-    base = dense.build(replace(net, weight_decay=Fraction(0), decay_biases=False, optimizer=optim.SGD, steps=1),
-                       t.table)
+    base = dense.build(_plain(net), t.table)
     _again(base, t, k, roles=("forward", "loss"))
     if net.weight_decay:
         _regularise(net, t, k, gradients=False)
@@ -198,26 +202,16 @@ def _step(net: Network, t: Trace, step: int) -> None:
         t.add(param(w, step), _primed(sym, step), Sub(old, Prod((lr, change))), "update")
 
 
-def _matrices(net: Network, t: Trace, key) -> list[dict[str, Any]]:
-    """Per layer {W, b} of the values key(w) in the canonical shapes."""
-    out = []
-    for l, layer in enumerate(net.layers, start=1):
-        rows, cols = range(1, layer.n_out + 1), range(1, layer.n_in + 1)
-        out.append({"W": [[json_number(t[key(dense.w_key(l, i, j))]) for j in cols] for i in rows],
-                    "b": [json_number(t[key(dense.w_key(l, i, 0))]) for i in rows]})
-    return out
-
-
 def solution(net: Network, t: Trace) -> dict[str, Any]:
     """`objective`, `gradients` (at the start, decay included), `updated` (after all steps) and `iterations`."""
     names = {"momentum": {"velocity": "v"}, "adam": {"m": "m", "v": "v"}}.get(net.optimizer.name, {})
     iterations = []
     for k in range(1, net.steps + 1):
         entry: dict[str, Any] = {"objective": json_number(t[objective_key(net, k - 1)]),
-                                 "gradients": _matrices(net, t, lambda w, k=k: gradient_key(net, w, k - 1)),
-                                 "updated": _matrices(net, t, lambda w, k=k: param(w, k))}
+                                 "gradients": dense.matrices(net, t, lambda w, k=k: gradient_key(net, w, k - 1)),
+                                 "updated": dense.matrices(net, t, lambda w, k=k: param(w, k))}
         for field, name in names.items():
-            entry[field] = _matrices(net, t, lambda w, k=k, name=name: state_key(name, w, k))
+            entry[field] = dense.matrices(net, t, lambda w, k=k, name=name: state_key(name, w, k))
         iterations.append(entry)
     return {"objective": iterations[0]["objective"], "gradients": iterations[0]["gradients"],
             "updated": iterations[-1]["updated"], "iterations": iterations}

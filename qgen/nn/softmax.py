@@ -27,6 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from qgen.expr import Const, Div, Expr, Fn, Neg, Prod, Ref, Sub, Sum
+from qgen.nn import functions as fn
 from qgen.notation import Sym
 from qgen.trace import Trace
 
@@ -77,7 +78,7 @@ def add_output_deltas(b: Any, point: int | None, numerator: Sym, mode: str) -> N
     dls = [_at(f"dl_dyhat[{k}]", point) for k in range(1, n + 1)]
     for k, (out, dl) in enumerate(zip(outs, dls), start=1):
         t.add(dl, Sym("d", of=Sym("loss", point=point), wrt=b.sym(out)),
-              Neg(Div(Ref(y_key(k, point)), Ref(out))), "factor")
+              fn.loss_derivative(b.net.loss, Ref(y_key(k, point)), Ref(out)), "factor")
     for k, out in enumerate(outs):
         for j, z in enumerate(zs):
             t.add(factor_key(out, z), Sym("d", of=b.sym(out), wrt=b.sym(z)), jacobian_entry(out, outs[j], k == j),
